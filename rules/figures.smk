@@ -1,0 +1,90 @@
+# One rule per paper figure and table, named after its id (figures.md §0).
+
+
+rule tab_datasets:
+    input:
+        tables=human_tables(),
+        paper=PAPER_NUMBERS,
+    output:
+        csv="results/tables/tab-datasets.csv",
+        tex="results/tables/tab-datasets.tex",
+    params:
+        datasets=DATASETS,
+        measures={d: list(measures(d)) for d in DATASETS},
+    log:
+        "results/logs/tab_datasets.log",
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    localrule: True
+    conda:
+        "../envs/plot.yaml"
+    script:
+        "../workflow/scripts/tab_datasets.py"
+
+
+rule tab_cutoffs:
+    input:
+        tables=human_tables(),
+        cutoffs=expand("results/hardness/{dataset}/cutoffs.csv", dataset=DATASETS),
+    output:
+        csv="results/tables/tab-cutoffs.csv",
+        tex="results/tables/tab-cutoffs.tex",
+    params:
+        datasets=DATASETS,
+    log:
+        "results/logs/tab_cutoffs.log",
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    localrule: True
+    conda:
+        "../envs/plot.yaml"
+    script:
+        "../workflow/scripts/tab_cutoffs.py"
+
+
+rule fig_hardness_histograms:
+    input:
+        tables=human_tables(),
+    output:
+        figures=report_figure("fig-hardness-histograms", "RQ1: measuring hardness"),
+        data="results/figure_data/fig-hardness-histograms.csv",
+    params:
+        datasets=DATASETS,
+        measures={d: list(measures(d)) for d in DATASETS},
+        dpi=config["figures"]["dpi"],
+    log:
+        "results/logs/fig_hardness_histograms.log",
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    localrule: True
+    conda:
+        "../envs/plot.yaml"
+    script:
+        "../workflow/scripts/fig_hardness_histograms.py"
+
+
+rule fig_hardness_correlations:
+    input:
+        tables=human_tables(),
+        paper=PAPER_NUMBERS,
+    output:
+        figures=report_figure("fig-hardness-correlations", "RQ1: measuring hardness"),
+        data="results/figure_data/fig-hardness-correlations.csv",
+    params:
+        datasets=DATASETS,
+        measures={d: list(measures(d)) for d in DATASETS},
+        tolerance=config["figures"]["correlation_tolerance"],
+        dpi=config["figures"]["dpi"],
+    log:
+        "results/logs/fig_hardness_correlations.log",
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    localrule: True
+    conda:
+        "../envs/plot.yaml"
+    script:
+        "../workflow/scripts/fig_hardness_correlations.py"

@@ -1,0 +1,25 @@
+# Hardness annotation: levels of every human measure on each dataset (study.md §3).
+
+
+rule annotate_human_hardness:
+    input:
+        table="results/data/{dataset}/items.parquet",
+        probing="results/data/{dataset}/probing_ids.txt",
+    output:
+        table="results/hardness/{dataset}/human.parquet",
+        cutoffs="results/hardness/{dataset}/cutoffs.csv",
+    params:
+        measures=lambda wc: measures(wc.dataset),
+        percentiles=config["percentiles"],
+    log:
+        "results/logs/annotate_human_hardness/{dataset}.log",
+    benchmark:
+        "results/benchmarks/annotate_human_hardness/{dataset}.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    localrule: True
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow/scripts/annotate_human_hardness.py"

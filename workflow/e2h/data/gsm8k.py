@@ -1,0 +1,47 @@
+"""GSM8k main, train + test: rationale, numeric answer, solution-line count (§2.4)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from e2h.data.errors import RawRecord
+from e2h.data.items import make_item, to_table
+
+CALCULATOR = re.compile(r"<<[^<>]*>>")
+MAX_STEPS = 10
+
+
+def split_answer(rec: RawRecord, text: str) -> tuple[str, str]:
+    """Split the answer field on ``####`` into (rationale, final answer)."""
+    if "####" not in text:
+        raise rec.fail("answer field has no '####' separator before the final answer")
+    reasoning, answer = text.split("####", 1)
+    answer = answer.strip()
+    if not answer:
+        raise rec.fail("empty final answer after '####'")
+    return reasoning.strip("\n"), answer
+
+
+def normalise(records: list[RawRecord], keep_calculator_annotations: bool = False) -> pd.DataFrame:
+    """Measures use the release rationale; the ``reasoning`` column drops ``<<…>>`` (D-15)."""
+    items: list[dict[str, Any]] = []
+    for rec in records:
+        question, answer_field, split, row = rec.require("question", "answer", "split", "row")
+        reasoning, answer = split_answer(rec, answer_field)
+        shown = reasoning if keep_calculator_annotations else CALCULATOR.sub("", reasoning)
+        items.append(
+            make_item(
+                id=f"{split}/{row}",
+                question=question,
+                choices=[answer],
+                label_idx=0,
+                reasoning=shown,
+                source_split=split,
+                num_steps=min(len(reasoning.split("\n")), MAX_STEPS),
+                reasoning_num_words=len(reasoning.replace("\n", " ").split()),
+            )
+        )
+    return to_table(items)

@@ -1,0 +1,36 @@
+"""StrategyQA: the 2290-question labelled set, yes/no with facts and decompositions (§2.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from e2h.data.errors import RawRecord
+from e2h.data.items import make_item, to_table
+
+
+def normalise(records: list[RawRecord]) -> pd.DataFrame:
+    """Rationale = facts joined by spaces; steps = decomposition length; label 0 = yes."""
+    items: list[dict[str, Any]] = []
+    for rec in records:
+        qid, question, answer, split = rec.require("qid", "question", "answer", "split")
+        facts = rec.require_list("facts", min_len=0)
+        decomposition = rec.require_list("decomposition")
+        if not isinstance(answer, bool):
+            raise rec.fail(f"answer must be true or false, got {answer!r}")
+        reasoning = " ".join(str(f) for f in facts)
+        items.append(
+            make_item(
+                id=qid,
+                question=question,
+                choices=["yes", "no"],
+                label_idx=0 if answer else 1,
+                reasoning=reasoning,
+                decomposition=[str(d) for d in decomposition],
+                source_split=split,
+                num_steps=len(decomposition),
+                reasoning_num_words=len(reasoning.split()),
+            )
+        )
+    return to_table(items)

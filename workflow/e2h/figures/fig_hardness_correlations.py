@@ -1,0 +1,112 @@
+"""``fig-hardness-correlations``: Spearman correlations between hardness measures (RQ1).
+
+One heat map per dataset (ARC first, the paper's Figure 2 panel). Spearman with average
+ranks for ties, pairwise-complete, over the probing set. The figure data CSV carries
+the paper's ARC values next to ours with the absolute difference and the tolerance.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
+
+#: Measures per panel, in the paper's order (figures.md §3); filtered to those configured.
+PANEL_MEASURES = {
+    "arc": ["question_num_words", "answer_num_chars", "human_grade", "human_difficulty",
+            "human_bloom"],
+    "mmlu": ["question_num_words", "answer_num_chars", "human_hardness"],
+    "strategyqa": ["question_num_words", "num_steps", "reasoning_num_words"],
+    "gsm8k": ["question_num_words", "answer_num_chars", "num_steps", "reasoning_num_words"],
+}
+
+
+def panel_measures(dataset: str, configured: list[str]) -> list[str]:
+    return [m for m in PANEL_MEASURES.get(dataset, configured) if m in configured]
+
+
+def spearman_pairs(table: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
+    """ρ and pairwise-complete n for every unordered pair of measures."""
+    values = table[measures].apply(pd.to_numeric, errors="coerce")
+    rho = values.corr(method="spearman")
+    mask = values.notna().astype(int)
+    n = mask.T @ mask
+    rows = []
+    for i, a in enumerate(measures):
+        for b in measures[i + 1:]:
+            rows.append({"measure_x": a, "measure_y": b, "rho": rho.loc[a, b],
+                         "n_pairs": int(n.loc[a, b])})
+    return pd.DataFrame(rows)
+
+
+def build(
+    tables: dict[str, pd.DataFrame],
+    measures: dict[str, list[str]],
+    paper_pairs: list[list],
+    tolerance: float,
+) -> pd.DataFrame:
+    """Every pair per dataset on the probing set (and all items), with the paper's ARC ρ."""
+    paper = {frozenset(p[:2]): float(p[2]) for p in paper_pairs}
+    frames = []
+    for dataset, table in tables.items():
+        ms = panel_measures(dataset, measures[dataset])
+        if len(ms) < 2:
+            continue
+        probing = spearman_pairs(table[table["probing"]], ms).assign(
+            dataset=dataset, item_set="probing")
+        everything = spearman_pairs(table, ms)
+        probing["rho_all_items"] = everything["rho"].to_numpy()
+        frames.append(probing)
+    data = pd.concat(frames, ignore_index=True)
+    data["paper_rho"] = [
+        paper.get(frozenset((a, b))) if d == "arc" else np.nan
+        for d, a, b in zip(data["dataset"], data["measure_x"], data["measure_y"], strict=True)
+    ]
+    data["abs_diff_vs_paper"] = (data["rho"] - data["paper_rho"]).abs()
+    data["tolerance"] = np.where(data["paper_rho"].notna(), tolerance, np.nan)
+    data["within_tolerance"] = np.where(
+        data["paper_rho"].notna(), data["abs_diff_vs_paper"] <= tolerance + 1e-12, pd.NA)
+    cols = ["dataset", "item_set", "measure_x", "measure_y", "rho", "n_pairs", "rho_all_items",
+            "paper_rho", "abs_diff_vs_paper", "tolerance", "within_tolerance"]
+    return data[cols]
+
+
+def matrix(data: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    d = data[data["dataset"] == dataset]
+    ms = list(dict.fromkeys(list(d["measure_x"]) + list(d["measure_y"])))
+    mat = pd.DataFrame(np.eye(len(ms)), index=ms, columns=ms)
+    for r in d.itertuples(index=False):
+        mat.loc[r.measure_x, r.measure_y] = mat.loc[r.measure_y, r.measure_x] = r.rho
+    names = [DISPLAY_NAMES.get(m, m) for m in ms]
+    mat.index, mat.columns = names, names
+    return mat
+
+
+def draw(data: pd.DataFrame) -> plt.Figure:
+    """One heat map per dataset on a 2-column grid; labels readable on dark tiles."""
+    datasets = list(dict.fromkeys(data["dataset"]))
+    ncols = min(2, len(datasets))
+    nrows = -(-len(datasets) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.4 * ncols, 5.6 * nrows), squeeze=False,
+                             layout="constrained")
+    im = None
+    for ax, dataset in zip(axes.flat, datasets, strict=False):
+        mat = matrix(data, dataset)
+        im = ax.imshow(mat.to_numpy(), cmap="RdBu", vmin=-1, vmax=1)
+        ax.set_xticks(range(len(mat)), mat.columns, rotation=35, ha="right", fontsize=9)
+        ax.set_yticks(range(len(mat)), mat.index, fontsize=9)
+        for i in range(len(mat)):
+            for j in range(len(mat)):
+                value = mat.iat[i, j]
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
+                        color="white" if abs(value) > 0.6 else "black")
+        ax.set_title(f"{DATASET_NAMES.get(dataset, dataset).split('-')[0]} Hardness Measures")
+        ax.grid(False)
+    for ax in axes.flat[len(datasets):]:
+        ax.axis("off")
+    fig.suptitle("Correlation Matrix for Hardness Measures (Spearman, probing sets)")
+    if im is not None:
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.5, label="Spearman ρ")
+    return fig

@@ -1,0 +1,59 @@
+"""Shared figure and table output conventions (figures.md §0).
+
+Figures are saved in every configured format (PDF + PNG by default) next to the plotted
+numbers as CSV; tables as CSV + LaTeX. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on CI machines or cluster nodes
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from e2h.io import write_csv, write_text  # noqa: E402
+
+
+def set_style() -> None:
+    sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
+    plt.rcParams.update({"pdf.fonttype": 42, "savefig.bbox": "tight", "figure.dpi": 100})
+
+
+def save_figure(fig: plt.Figure, paths: list[str | Path], dpi: int = 150) -> None:
+    """Save one figure to each path (format from the suffix), atomically."""
+    for path in map(Path, paths):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+        fig.savefig(tmp, dpi=dpi, metadata={"CreationDate": None} if path.suffix == ".pdf" else None)
+        tmp.replace(path)
+    plt.close(fig)
+
+
+def save_table(frame: pd.DataFrame, csv_path: str | Path, tex_path: str | Path, caption: str,
+               label: str, float_format: str = "{:.2f}") -> None:
+    """A table as CSV (full precision) and LaTeX (booktabs, formatted)."""
+    write_csv(frame, csv_path)
+    floats = frame.select_dtypes("float").columns
+    styler = frame.style.hide(axis="index").format(escape="latex", na_rep="--")
+    styler = styler.format(float_format, subset=floats, na_rep="--")
+    styler = styler.format_index(escape="latex", axis=1)
+    tex = styler.to_latex(caption=caption, label=label, hrules=True, position="t",
+                          position_float="centering")
+    write_text(latex_symbols(tex), tex_path)
+
+
+def latex_symbols(tex: str) -> str:
+    """Replace the Unicode symbols our tables use with LaTeX commands (pdflatex-safe)."""
+    for symbol, command in LATEX_SYMBOLS.items():
+        tex = tex.replace(symbol, command)
+    return tex
+
+
+LATEX_SYMBOLS = {"≤": r"$\leq$", "≥": r"$\geq$", "✓": r"$\checkmark$", "–": "--", "−": "-",
+                 "±": r"$\pm$", "ρ": r"$\rho$"}
