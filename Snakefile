@@ -25,11 +25,11 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         FIGURE_FILES,
         TABLE_FILES,
         "results/provenance.json",
-    default_target: True
 
 
 rule figures:

@@ -33,9 +33,13 @@ def data_params(wildcards):
     data = config["data"]
     params = {"source": data["source"], "snapshot_dir": str(snapshot_dir())}
     if data["source"] == "hub":
-        params["hub"] = {wildcards.dataset: copy.deepcopy(data["hub"][wildcards.dataset])}
+        params["hub"] = {
+            wildcards.dataset: copy.deepcopy(data["hub"][wildcards.dataset])
+        }
     if wildcards.dataset == "gsm8k":
-        params["gsm8k_keep_calculator_annotations"] = data["gsm8k_keep_calculator_annotations"]
+        params["gsm8k_keep_calculator_annotations"] = data[
+            "gsm8k_keep_calculator_annotations"
+        ]
     return params
 
 
@@ -77,4 +81,6 @@ TABLE_IDS = ["tab-datasets", "tab-cutoffs"]
 FIGURE_FILES = [f for fig in FIGURE_IDS for f in figure_outputs(fig)] + [
     f"results/figure_data/{fig}.csv" for fig in FIGURE_IDS
 ]
-TABLE_FILES = [f"results/tables/{tab}.{ext}" for tab in TABLE_IDS for ext in ("csv", "tex")]
+TABLE_FILES = [
+    f"results/tables/{tab}.{ext}" for tab in TABLE_IDS for ext in ("csv", "tex")
+]

@@ -8,17 +8,17 @@ rule tab_datasets:
     output:
         csv="results/tables/tab-datasets.csv",
         tex="results/tables/tab-datasets.tex",
-    params:
-        datasets=DATASETS,
-        measures={d: list(measures(d)) for d in DATASETS},
     log:
         "results/logs/tab_datasets.log",
-    resources:
-        mem_mb=2000,
-        runtime=5,
     localrule: True
     conda:
         "../envs/plot.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        datasets=DATASETS,
+        measures={d: list(measures(d)) for d in DATASETS},
     script:
         "../workflow/scripts/tab_datasets.py"
 
@@ -30,16 +30,16 @@ rule tab_cutoffs:
     output:
         csv="results/tables/tab-cutoffs.csv",
         tex="results/tables/tab-cutoffs.tex",
-    params:
-        datasets=DATASETS,
     log:
         "results/logs/tab_cutoffs.log",
-    resources:
-        mem_mb=2000,
-        runtime=5,
     localrule: True
     conda:
         "../envs/plot.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        datasets=DATASETS,
     script:
         "../workflow/scripts/tab_cutoffs.py"
 
@@ -50,18 +50,18 @@ rule fig_hardness_histograms:
     output:
         figures=report_figure("fig-hardness-histograms", "RQ1: measuring hardness"),
         data="results/figure_data/fig-hardness-histograms.csv",
+    log:
+        "results/logs/fig_hardness_histograms.log",
+    localrule: True
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=5,
     params:
         datasets=DATASETS,
         measures={d: list(measures(d)) for d in DATASETS},
         dpi=config["figures"]["dpi"],
-    log:
-        "results/logs/fig_hardness_histograms.log",
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    localrule: True
-    conda:
-        "../envs/plot.yaml"
     script:
         "../workflow/scripts/fig_hardness_histograms.py"
 
@@ -73,18 +73,18 @@ rule fig_hardness_correlations:
     output:
         figures=report_figure("fig-hardness-correlations", "RQ1: measuring hardness"),
         data="results/figure_data/fig-hardness-correlations.csv",
+    log:
+        "results/logs/fig_hardness_correlations.log",
+    localrule: True
+    conda:
+        "../envs/plot.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=5,
     params:
         datasets=DATASETS,
         measures={d: list(measures(d)) for d in DATASETS},
         tolerance=config["figures"]["correlation_tolerance"],
         dpi=config["figures"]["dpi"],
-    log:
-        "results/logs/fig_hardness_correlations.log",
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    localrule: True
-    conda:
-        "../envs/plot.yaml"
     script:
         "../workflow/scripts/fig_hardness_correlations.py"

@@ -8,18 +8,18 @@ rule annotate_human_hardness:
     output:
         table="results/hardness/{dataset}/human.parquet",
         cutoffs="results/hardness/{dataset}/cutoffs.csv",
-    params:
-        measures=lambda wc: measures(wc.dataset),
-        percentiles=config["percentiles"],
     log:
         "results/logs/annotate_human_hardness/{dataset}.log",
     benchmark:
         "results/benchmarks/annotate_human_hardness/{dataset}.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
     localrule: True
     conda:
         "../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        measures=lambda wc: measures(wc.dataset),
+        percentiles=config["percentiles"],
     script:
         "../workflow/scripts/annotate_human_hardness.py"

@@ -52,10 +52,7 @@ def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
         return f"{key}: {found!r} is not allowed; allowed values: {allowed}"
     if error.validator == "propertyNames":
         names = _resolve(error.validator_value, root).get("enum", [])
-        return (
-            f"{key}: key {error.instance!r} is not allowed; allowed keys: "
-            f"{', '.join(names)}"
-        )
+        return f"{key}: key {error.instance!r} is not allowed; allowed keys: {', '.join(names)}"
     if error.validator == "type":
         return f"{key}: expected {error.validator_value}, got {type(found).__name__} {found!r}"
     if error.validator == "required":

@@ -94,12 +94,12 @@ def annotate_levels(
     return out, cutoffs
 
 
-def level_counts(table: pd.DataFrame, measures: list[str], probing_only: bool = True) -> pd.DataFrame:
+def level_counts(
+    table: pd.DataFrame, measures: list[str], probing_only: bool = True
+) -> pd.DataFrame:
     """Items per level and measure (rows: measure; columns: easy, medium, hard)."""
     rows = table[table["probing"]] if probing_only else table
-    counts = {
-        m: rows[f"{m}_level"].value_counts().reindex(LEVELS, fill_value=0) for m in measures
-    }
+    counts = {m: rows[f"{m}_level"].value_counts().reindex(LEVELS, fill_value=0) for m in measures}
     return pd.DataFrame(counts).T.astype(int)
 
 

@@ -30,21 +30,30 @@ def save_figure(fig: plt.Figure, paths: list[str | Path], dpi: int = 150) -> Non
     for path in map(Path, paths):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-        fig.savefig(tmp, dpi=dpi, metadata={"CreationDate": None} if path.suffix == ".pdf" else None)
+        fig.savefig(
+            tmp, dpi=dpi, metadata={"CreationDate": None} if path.suffix == ".pdf" else None
+        )
         tmp.replace(path)
     plt.close(fig)
 
 
-def save_table(frame: pd.DataFrame, csv_path: str | Path, tex_path: str | Path, caption: str,
-               label: str, float_format: str = "{:.2f}") -> None:
+def save_table(
+    frame: pd.DataFrame,
+    csv_path: str | Path,
+    tex_path: str | Path,
+    caption: str,
+    label: str,
+    float_format: str = "{:.2f}",
+) -> None:
     """A table as CSV (full precision) and LaTeX (booktabs, formatted)."""
     write_csv(frame, csv_path)
     floats = frame.select_dtypes("float").columns
     styler = frame.style.hide(axis="index").format(escape="latex", na_rep="--")
     styler = styler.format(float_format, subset=floats, na_rep="--")
     styler = styler.format_index(escape="latex", axis=1)
-    tex = styler.to_latex(caption=caption, label=label, hrules=True, position="t",
-                          position_float="centering")
+    tex = styler.to_latex(
+        caption=caption, label=label, hrules=True, position="t", position_float="centering"
+    )
     write_text(latex_symbols(tex), tex_path)
 
 
@@ -55,5 +64,12 @@ def latex_symbols(tex: str) -> str:
     return tex
 
 
-LATEX_SYMBOLS = {"≤": r"$\leq$", "≥": r"$\geq$", "✓": r"$\checkmark$", "–": "--", "−": "-",
-                 "±": r"$\pm$", "ρ": r"$\rho$"}
+LATEX_SYMBOLS = {
+    "≤": r"$\leq$",
+    "≥": r"$\geq$",
+    "✓": r"$\checkmark$",
+    "–": "--",
+    "−": "-",
+    "±": r"$\pm$",
+    "ρ": r"$\rho$",
+}

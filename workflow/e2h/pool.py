@@ -15,7 +15,9 @@ import numpy as np
 from e2h.seeds import rng
 
 
-def draw_hardness_pool(ids: Iterable[str], size: int, dataset: str, base_seed: int = 0) -> list[str]:
+def draw_hardness_pool(
+    ids: Iterable[str], size: int, dataset: str, base_seed: int = 0
+) -> list[str]:
     """``size`` ids drawn without replacement from the sorted ids; [] when ``size`` is 0."""
     ordered = sorted(ids)
     if size < 0 or size > len(ordered):

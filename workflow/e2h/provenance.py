@@ -40,6 +40,7 @@ def package_versions(names: list[str] = PACKAGES) -> dict[str, str | None]:
 
 def git_commit(repo: str | Path = ".") -> dict[str, Any]:
     """The commit of the workflow checkout and whether it had uncommitted changes."""
+
     def run(*args: str) -> str | None:
         try:
             out = subprocess.run(

@@ -7,9 +7,11 @@ from e2h.provenance import provenance_record, write_json
 
 
 def main(smk) -> None:
-    data = {p: json.load(open(p))["data"] for p in smk.input.data}
-    write_json(smk.output[0], provenance_record(smk.config, smk.params.workflow_dir,
-                                                {"datasets": data}))
+    records = [json.load(open(p))["data"] for p in smk.input.data]
+    data = {r["dataset"]: r for r in records}
+    write_json(
+        smk.output[0], provenance_record(smk.config, smk.params.workflow_dir, {"datasets": data})
+    )
 
 
 if __name__ == "__main__" and "snakemake" in globals():

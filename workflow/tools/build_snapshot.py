@@ -86,7 +86,9 @@ def build_arc(src: Path, out: Path) -> dict:
             "origin": "allenai/easy-to-hard-generalization @ "
             "ad8358e42904da169e8a3e3f70b64290d739b37a, data/arc-challenge-easy-annotations.json",
             "licence": "Apache-2.0",
-            "upstream_sha256": {str(ann_path.relative_to(src)): upstream[str(ann_path.relative_to(src))]},
+            "upstream_sha256": {
+                str(ann_path.relative_to(src)): upstream[str(ann_path.relative_to(src))]
+            },
         },
     }
 
@@ -161,7 +163,9 @@ def build_gsm8k(src: Path, out: Path) -> dict:
         upstream[str(path.relative_to(src))] = sha256_file(path)
         for i, line in enumerate(path.read_text().splitlines()):
             rec = json.loads(line)
-            rows.append({"question": rec["question"], "answer": rec["answer"], "split": split, "row": i})
+            rows.append(
+                {"question": rec["question"], "answer": rec["answer"], "split": split, "row": i}
+            )
     write_gz_jsonl(out / "gsm8k.jsonl.gz", rows)
     return {
         "gsm8k.jsonl.gz": {

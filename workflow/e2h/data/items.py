@@ -71,7 +71,7 @@ def make_item(
 
 def to_table(items: list[dict[str, Any]]) -> pd.DataFrame:
     """Items as a frame sorted by id (a canonical order, whatever the source order)."""
-    frame = pd.DataFrame(items)
+    frame = pd.DataFrame(items) if items else pd.DataFrame(columns=BASE_COLUMNS)
     extra = [c for c in frame.columns if c not in BASE_COLUMNS]
     frame = frame[BASE_COLUMNS + extra].sort_values("id", kind="stable").reset_index(drop=True)
     dupes = frame["id"][frame["id"].duplicated()]

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from e2h.data import arc, gsm8k, mmlu, strategyqa
+from e2h.data.errors import DataError
 from e2h.data.sources import RawSource, load_bundled, load_hub
 
 DATASETS = ["arc", "mmlu", "strategyqa", "gsm8k"]
@@ -25,26 +26,31 @@ def load_raw(dataset: str, data_cfg: dict[str, Any]) -> RawSource:
 
 def normalise(dataset: str, raw: RawSource, data_cfg: dict[str, Any]) -> pd.DataFrame:
     if dataset == "arc":
-        return arc.normalise(raw.records, raw.extras["annotations"], raw.extras["annotations_origin"])
+        return arc.normalise(
+            raw.records, raw.extras["annotations"], raw.extras["annotations_origin"]
+        )
     if dataset == "mmlu":
         return mmlu.normalise(raw.records)
     if dataset == "strategyqa":
         return strategyqa.normalise(raw.records)
-    return gsm8k.normalise(
-        raw.records, data_cfg.get("gsm8k_keep_calculator_annotations", False)
-    )
+    return gsm8k.normalise(raw.records, data_cfg.get("gsm8k_keep_calculator_annotations", False))
 
 
 def prepare_items(dataset: str, data_cfg: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The normalised item table of ``dataset`` and its provenance."""
     raw = load_raw(dataset, data_cfg)
     table = normalise(dataset, raw, data_cfg)
+    if table.empty:
+        raise DataError(f"{dataset}: no usable items in {raw.provenance}")
     provenance = {"dataset": dataset, "n_items": len(table), **raw.provenance}
     return table, provenance
 
 
 def write_prepared(
-    dataset: str, data_cfg: dict[str, Any], items_path: str, provenance_path: str,
+    dataset: str,
+    data_cfg: dict[str, Any],
+    items_path: str,
+    provenance_path: str,
     config: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Prepare ``dataset`` and write its item table and provenance (atomically)."""
@@ -55,6 +61,8 @@ def write_prepared(
 
     table, prov = prepare_items(dataset, data_cfg)
     write_parquet(table, items_path)
-    write_json(provenance_path, provenance_record(config or {"data": data_cfg}, ".", {"data": prov}))
+    write_json(
+        provenance_path, provenance_record(config or {"data": data_cfg}, ".", {"data": prov})
+    )
     logging.getLogger(__name__).info("%s: %d items written to %s", dataset, len(table), items_path)
     return table

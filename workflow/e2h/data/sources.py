@@ -155,7 +155,7 @@ def load_hub(dataset: str, hub: dict[str, Any], snapshot_dir: str | Path) -> Raw
             for s in ["validation", "test"]
         ]
     elif dataset == "strategyqa":
-        plan = [(spec.get("config"), spec.get("split", "test"), {"split": "test"})]
+        plan = [(spec.get("config"), spec.get("split", "test"), {})]
     elif dataset == "gsm8k":
         plan = [(spec.get("config", "main"), s, {"split": s}) for s in ["train", "test"]]
     else:

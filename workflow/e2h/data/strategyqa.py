@@ -14,7 +14,7 @@ def normalise(records: list[RawRecord]) -> pd.DataFrame:
     """Rationale = facts joined by spaces; steps = decomposition length; label 0 = yes."""
     items: list[dict[str, Any]] = []
     for rec in records:
-        qid, question, answer, split = rec.require("qid", "question", "answer", "split")
+        qid, question, answer = rec.require("qid", "question", "answer")
         facts = rec.require_list("facts", min_len=0)
         decomposition = rec.require_list("decomposition")
         if not isinstance(answer, bool):
@@ -28,7 +28,9 @@ def normalise(records: list[RawRecord]) -> pd.DataFrame:
                 label_idx=0 if answer else 1,
                 reasoning=reasoning,
                 decomposition=[str(d) for d in decomposition],
-                source_split=split,
+                # All 2290 items are the official labelled training set; the release's 90/10
+                # train/dev division (absent on the hub) carries no meaning here.
+                source_split="train",
                 num_steps=len(decomposition),
                 reasoning_num_words=len(reasoning.split()),
             )

@@ -15,8 +15,13 @@ from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
 
 #: Measures per panel, in the paper's order (figures.md §3); filtered to those configured.
 PANEL_MEASURES = {
-    "arc": ["question_num_words", "answer_num_chars", "human_grade", "human_difficulty",
-            "human_bloom"],
+    "arc": [
+        "question_num_words",
+        "answer_num_chars",
+        "human_grade",
+        "human_difficulty",
+        "human_bloom",
+    ],
     "mmlu": ["question_num_words", "answer_num_chars", "human_hardness"],
     "strategyqa": ["question_num_words", "num_steps", "reasoning_num_words"],
     "gsm8k": ["question_num_words", "answer_num_chars", "num_steps", "reasoning_num_words"],
@@ -35,9 +40,10 @@ def spearman_pairs(table: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
     n = mask.T @ mask
     rows = []
     for i, a in enumerate(measures):
-        for b in measures[i + 1:]:
-            rows.append({"measure_x": a, "measure_y": b, "rho": rho.loc[a, b],
-                         "n_pairs": int(n.loc[a, b])})
+        for b in measures[i + 1 :]:
+            rows.append(
+                {"measure_x": a, "measure_y": b, "rho": rho.loc[a, b], "n_pairs": int(n.loc[a, b])}
+            )
     return pd.DataFrame(rows)
 
 
@@ -55,7 +61,8 @@ def build(
         if len(ms) < 2:
             continue
         probing = spearman_pairs(table[table["probing"]], ms).assign(
-            dataset=dataset, item_set="probing")
+            dataset=dataset, item_set="probing"
+        )
         everything = spearman_pairs(table, ms)
         probing["rho_all_items"] = everything["rho"].to_numpy()
         frames.append(probing)
@@ -67,9 +74,21 @@ def build(
     data["abs_diff_vs_paper"] = (data["rho"] - data["paper_rho"]).abs()
     data["tolerance"] = np.where(data["paper_rho"].notna(), tolerance, np.nan)
     data["within_tolerance"] = np.where(
-        data["paper_rho"].notna(), data["abs_diff_vs_paper"] <= tolerance + 1e-12, pd.NA)
-    cols = ["dataset", "item_set", "measure_x", "measure_y", "rho", "n_pairs", "rho_all_items",
-            "paper_rho", "abs_diff_vs_paper", "tolerance", "within_tolerance"]
+        data["paper_rho"].notna(), data["abs_diff_vs_paper"] <= tolerance + 1e-12, pd.NA
+    )
+    cols = [
+        "dataset",
+        "item_set",
+        "measure_x",
+        "measure_y",
+        "rho",
+        "n_pairs",
+        "rho_all_items",
+        "paper_rho",
+        "abs_diff_vs_paper",
+        "tolerance",
+        "within_tolerance",
+    ]
     return data[cols]
 
 
@@ -89,8 +108,9 @@ def draw(data: pd.DataFrame) -> plt.Figure:
     datasets = list(dict.fromkeys(data["dataset"]))
     ncols = min(2, len(datasets))
     nrows = -(-len(datasets) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7.4 * ncols, 5.6 * nrows), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(7.4 * ncols, 5.6 * nrows), squeeze=False, layout="constrained"
+    )
     im = None
     for ax, dataset in zip(axes.flat, datasets, strict=False):
         mat = matrix(data, dataset)
@@ -100,11 +120,18 @@ def draw(data: pd.DataFrame) -> plt.Figure:
         for i in range(len(mat)):
             for j in range(len(mat)):
                 value = mat.iat[i, j]
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
-                        color="white" if abs(value) > 0.6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    color="white" if abs(value) > 0.6 else "black",
+                )
         ax.set_title(f"{DATASET_NAMES.get(dataset, dataset).split('-')[0]} Hardness Measures")
         ax.grid(False)
-    for ax in axes.flat[len(datasets):]:
+    for ax in axes.flat[len(datasets) :]:
         ax.axis("off")
     fig.suptitle("Correlation Matrix for Hardness Measures (Spearman, probing sets)")
     if im is not None:

@@ -55,12 +55,19 @@ def draw(data: pd.DataFrame, ncols: int = 4) -> plt.Figure:
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.5 * nrows), squeeze=False)
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = data[data["panel"] == panel]
-        ax.bar(d["bin_left"], d["count"], width=d["bin_right"] - d["bin_left"], align="edge",
-               color="#4C72B0", edgecolor="white", linewidth=0.3)
+        ax.bar(
+            d["bin_left"],
+            d["count"],
+            width=d["bin_right"] - d["bin_left"],
+            align="edge",
+            color="#4C72B0",
+            edgecolor="white",
+            linewidth=0.3,
+        )
         ax.set_title(panel, fontsize=9)
         ax.set_ylabel("Items")
         ax.tick_params(labelsize=8)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     fig.suptitle("Distribution of Hardness Measures (probing sets)")
     fig.tight_layout()

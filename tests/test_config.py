@@ -1,0 +1,64 @@
+"""Config validation: clear messages naming the key and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from e2h.config import ConfigError, check_config
+
+from tests.conftest import ROOT, SCHEMA
+
+
+def test_default_config_is_valid(default_config):
+    check_config(default_config, SCHEMA)
+
+
+def test_test_config_is_valid():
+    check_config(yaml.safe_load((ROOT / "tests/data/config.test.yaml").read_text()), SCHEMA)
+
+
+BAD_CONFIGS = [
+    (lambda c: c.update(sead=1), r"unknown key 'sead' at the top level; allowed keys: .*seed"),
+    (
+        lambda c: c["data"].update(source="web"),
+        r"data.source: 'web' is not allowed; allowed values: 'bundled', 'hub'",
+    ),
+    (lambda c: c.update(seed="zero"), r"seed: expected integer, got str 'zero'"),
+    (
+        lambda c: c["datasets"].update(squad={"measures": {}}),
+        r"unknown key 'squad' under 'datasets'; allowed keys: arc, gsm8k, mmlu, strategyqa",
+    ),
+    (
+        lambda c: c["datasets"]["arc"]["measures"]["human_grade"].update(rule="quantile"),
+        r"datasets.arc.measures.human_grade.rule: 'quantile' is not allowed; allowed values: "
+        r"'fixed', 'percentile'",
+    ),
+    (
+        lambda c: c["datasets"]["arc"]["measures"]["human_grade"].pop("hard_min"),
+        r"datasets.arc.measures.human_grade: 'hard_min' is a required property",
+    ),
+    (
+        lambda c: c["datasets"]["mmlu"]["measures"].update(human_grade={"rule": "percentile"}),
+        r"datasets.mmlu.measures.human_grade: mmlu has no measure 'human_grade'; allowed for "
+        r"mmlu: human_hardness",
+    ),
+    (lambda c: c.update(percentiles=[0.7, 0.3]), r"percentiles: lower 0.7 must be below"),
+    (
+        lambda c: c["figures"].update(formats=["jpg"]),
+        r"figures.formats\[0\]: 'jpg' is not allowed; allowed values: 'pdf', 'png', 'svg'",
+    ),
+    (
+        lambda c: c["datasets"]["arc"].update(hardness_pool=-5),
+        r"datasets.arc.hardness_pool: -5 is less than the minimum of 0",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), BAD_CONFIGS)
+def test_bad_config_names_key_and_allowed_values(mutate, message, default_config):
+    config = copy.deepcopy(default_config)
+    mutate(config)
+    with pytest.raises(ConfigError, match=message):
+        check_config(config, SCHEMA)

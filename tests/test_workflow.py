@@ -1,0 +1,170 @@
+"""The workflow as a whole: lint, format, DAG shape, SLURM dry run, and end-to-end runs."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from e2h.data.sources import sha256_file
+
+from tests.conftest import ROOT, SNAPSHOT
+
+TEST_CFG = ROOT / "tests" / "data" / "config.test.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+DATA_RULES = {"prepare_dataset": 4, "split_hardness_pool": 4, "annotate_human_hardness": 4}
+FIGURE_IDS = ["fig-hardness-histograms", "fig-hardness-correlations"]
+TABLE_IDS = ["tab-datasets", "tab-cutoffs"]
+
+
+def smk(workdir: Path, *args: str, configfile: Path = TEST_CFG, check: bool = True):
+    cmd = [
+        *SNAKEMAKE,
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        *args,
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if check and out.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    return out
+
+
+def test_lint_is_clean(tmp_path):
+    out = smk(tmp_path, "--lint", configfile=ROOT / "config.yaml", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_snakefmt_is_clean():
+    files = [str(ROOT / "Snakefile"), str(ROOT / "rules")]
+    out = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", *files], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_ruff_is_clean():
+    out = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", str(ROOT / "workflow"), str(ROOT / "tests")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_dry_run_dag_shape(tmp_path):
+    out = smk(tmp_path, "--summary")
+    summary = pd.read_csv(io.StringIO(out.stdout), sep="\t")
+    per_rule = summary.groupby("rule")["output_file"].nunique()
+    for rule, jobs in DATA_RULES.items():
+        outputs_per_job = 2
+        assert per_rule[rule] == jobs * outputs_per_job
+    figs = set(summary.loc[summary["rule"].str.startswith("fig_"), "output_file"])
+    assert {f"figures/{f}.pdf" for f in FIGURE_IDS} <= figs
+    assert {f"results/figure_data/{f}.csv" for f in FIGURE_IDS} <= figs
+    tabs = set(summary.loc[summary["rule"].str.startswith("tab_"), "output_file"])
+    assert tabs == {f"results/tables/{t}.{e}" for t in TABLE_IDS for e in ("csv", "tex")}
+
+
+def test_slurm_profile_dry_run_resolves_resources(tmp_path):
+    out = smk(
+        tmp_path,
+        "-n",
+        "--profile",
+        str(ROOT / "workflow/profiles/slurm"),
+        configfile=ROOT / "config.yaml",
+    )
+    jobs = [line for line in out.stdout.splitlines() if line.strip().startswith("resources:")]
+    assert len(jobs) >= 12
+    assert not any("<TBD>" in line for line in jobs), jobs
+    assert all("mem_mb=" in line and "runtime=" in line for line in jobs)
+
+
+def test_invalid_config_fails_before_any_job(tmp_path):
+    out = smk(tmp_path, "--cores", "1", "--config", "seed=abc", check=False)
+    assert out.returncode != 0
+    assert "seed: expected integer, got str 'abc'" in out.stdout + out.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_one_figure_by_id_target(tmp_path):
+    out = smk(tmp_path, "-n", "fig_hardness_histograms")
+    assert "fig_hardness_histograms" in out.stdout
+    assert "tab_cutoffs" not in out.stdout
+
+
+def test_end_to_end_data_stage(tmp_path):
+    smk(tmp_path, "--cores", "2", configfile=ROOT / "config.yaml")
+    for fig in FIGURE_IDS:
+        for ext in ("pdf", "png"):
+            assert (tmp_path / "figures" / f"{fig}.{ext}").stat().st_size > 1000
+        assert (tmp_path / "results/figure_data" / f"{fig}.csv").exists()
+    for tab in TABLE_IDS:
+        assert "\\begin{tabular}" in (tmp_path / f"results/tables/{tab}.tex").read_text()
+    cors = pd.read_csv(tmp_path / "results/figure_data/fig-hardness-correlations.csv")
+    compared = cors[cors["paper_rho"].notna()]
+    assert len(compared) == 10 and compared["within_tolerance"].all()
+    arc = pd.read_parquet(tmp_path / "results/hardness/arc/human.parquet")
+    assert len(arc) == 4521 and arc["probing"].sum() == 3521
+    assert len((tmp_path / "results/data/arc/hardness_pool_ids.txt").read_text().split()) == 1000
+    assert len((tmp_path / "results/data/gsm8k/probing_ids.txt").read_text().split()) == 7792
+    prov = json.loads((tmp_path / "results/provenance.json").read_text())
+    assert prov["git"]["commit"] and prov["packages"]["snakemake"]
+    assert prov["datasets"]["gsm8k"]["files"]["gsm8k.jsonl.gz"]["sha256"]
+    assert (tmp_path / "results/logs/prepare_dataset/arc.log").read_text()
+    assert (tmp_path / "results/benchmarks/prepare_dataset/arc.tsv").exists()
+    again = smk(tmp_path, "-n", configfile=ROOT / "config.yaml")
+    assert "Nothing to be done" in again.stdout + again.stderr
+    smk(tmp_path, "--report", str(tmp_path / "report.html"), configfile=ROOT / "config.yaml")
+    assert (tmp_path / "report.html").stat().st_size > 10_000
+
+
+def _corrupt_snapshot(snap: Path, dataset_file: str, row: int, field: str) -> bytes:
+    """Drop ``field`` from one row and re-sign the manifest, so the row check must catch it."""
+    path = snap / dataset_file
+    original = path.read_bytes()
+    lines = gzip.decompress(original).decode().splitlines()
+    rec = json.loads(lines[row])
+    del rec[field]
+    lines[row] = json.dumps(rec)
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
+    manifest = json.loads((snap / "MANIFEST.json").read_text())
+    manifest["files"][dataset_file]["sha256"] = sha256_file(path)
+    (snap / "MANIFEST.json").write_text(json.dumps(manifest))
+    return original
+
+
+def test_bad_row_fails_names_file_and_row_and_rerun_resumes(tmp_path):
+    snap = tmp_path / "snapshot"
+    shutil.copytree(SNAPSHOT, snap)
+    manifest = (snap / "MANIFEST.json").read_text()
+    original = _corrupt_snapshot(snap, "strategyqa.jsonl.gz", 5, "question")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        TEST_CFG.read_text().replace("snapshot_dir: workflow/snapshot", f"snapshot_dir: {snap}")
+    )
+    work = tmp_path / "run"
+    out = smk(work, "--cores", "2", "--keep-going", configfile=cfg, check=False)
+    assert out.returncode != 0
+    log = (work / "results/logs/prepare_dataset/strategyqa.log").read_text()
+    assert "strategyqa.jsonl.gz, row 5" in log and "missing field 'question'" in log
+    assert not (work / "results/data/strategyqa/items.parquet").exists()
+    assert (work / "results/data/arc/items.parquet").exists()  # other datasets finished
+    # repair the row: the rerun only does strategyqa's jobs and what depends on them
+    (snap / "strategyqa.jsonl.gz").write_bytes(original)
+    (snap / "MANIFEST.json").write_text(manifest)
+    plan = smk(work, "-n", configfile=cfg).stdout
+    assert "prepare_dataset" in plan and "wildcards: dataset=arc" not in plan
+    smk(work, "--cores", "2", configfile=cfg)
+    assert (work / "figures/fig-hardness-correlations.pdf").exists()
