@@ -3,7 +3,6 @@
 import logging
 
 import pandas as pd
-
 from e2h.hardness import annotate_levels, cutoffs_frame, level_counts
 from e2h.io import read_lines, write_csv, write_parquet
 from e2h.logs import run_with_log
@@ -17,8 +16,10 @@ def main(smk) -> None:
     )
     write_parquet(table, smk.output.table)
     write_csv(cutoffs_frame(cutoffs), smk.output.cutoffs)
-    logging.info("level counts on the probing set:\n%s",
-                 level_counts(table, list(smk.params.measures)).to_string())
+    logging.info(
+        "level counts on the probing set:\n%s",
+        level_counts(table, list(smk.params.measures)).to_string(),
+    )
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -5,8 +5,9 @@ from e2h.logs import run_with_log
 
 
 def main(smk) -> None:
-    write_prepared(smk.wildcards.dataset, smk.params.data, smk.output.table,
-                   smk.output.provenance, smk.config)
+    write_prepared(
+        smk.wildcards.dataset, smk.params.data, smk.output.table, smk.output.provenance, smk.config
+    )
 
 
 if __name__ == "__main__" and "snakemake" in globals():
