@@ -6,8 +6,8 @@ import copy
 
 import pytest
 import yaml
-from e2h.config import ConfigError, check_config
 
+from e2h.config import ConfigError, check_config
 from tests.conftest import ROOT, SCHEMA
 
 

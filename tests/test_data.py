@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from e2h.data import arc, gsm8k, mmlu, strategyqa
 from e2h.data.errors import DataError, RawRecord
 from e2h.pool import draw_hardness_pool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from e2h.hardness import Cutoffs, annotate_levels, assign_levels, level_counts, resolve_cutoffs
 from e2h.pool import draw_hardness_pool
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+
 from e2h.data import DataError, prepare_items
 from e2h.data.sources import MMLU_SUBSETS, read_manifest, sha256_file
-
 from tests.conftest import SNAPSHOT
 
 N_PER_SPLIT = 4

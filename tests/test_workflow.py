@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from e2h.data.sources import sha256_file
 
+from e2h.data.sources import sha256_file
 from tests.conftest import ROOT, SNAPSHOT
 
 TEST_CFG = ROOT / "tests" / "data" / "config.test.yaml"

@@ -1,0 +1,105 @@
+"""Training draws and test sets per cell (study.md §5).
+
+Every draw is keyed, so a training set depends only on (dataset, measure, train level,
+resample) and is nested across sizes (the first n of one permutation): identical across
+models and methods (D-2). Capped test samples are drawn first, per (dataset, measure,
+resample), with a fixed quota per level, and are shared by every condition of that
+resample (study.md §5.2 [choice], D-18).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from e2h.hardness import LEVELS
+from e2h.seeds import rng
+
+#: The measure key of conditions that do not stratify (train = all, zero-shot).
+ANY_MEASURE = "any"
+
+
+class EmptySplitError(ValueError):
+    """A condition cannot be formed (empty stratum or test set); the message says why."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """The items of one resample of one condition."""
+
+    train_ids: list[str]  # in demonstration order (ICL) / training order
+    test_ids: list[str]
+
+
+def stratum(table: pd.DataFrame, measure: str, level: str) -> list[str]:
+    """Sorted probing ids of one level (``all``: every probing item)."""
+    probing = table[table["probing"]]
+    if level == "all" or measure == ANY_MEASURE:
+        return sorted(probing["id"])
+    return sorted(probing.loc[probing[f"{measure}_level"] == level, "id"])
+
+
+def capped_test_sample(
+    table: pd.DataFrame,
+    dataset: str,
+    measure: str,
+    resample: int,
+    per_level: int | None,
+    reserve: int = 0,
+    base_seed: int = 0,
+) -> list[str] | None:
+    """``per_level`` items of each level (or all probing items for ``any``), keyed.
+
+    ``reserve`` items of every level are kept out of the sample so a training draw of that
+    size remains possible. ``None`` when no cap is configured (test = all non-train items).
+    """
+    if per_level is None:
+        return None
+    gen = rng("test_cap", dataset, measure, resample, base_seed=base_seed)
+    levels = ["all"] if measure == ANY_MEASURE else LEVELS
+    picked: list[str] = []
+    for level in levels:
+        ids = stratum(table, measure, level)
+        quota = per_level * (len(LEVELS) if level == "all" else 1)
+        take = max(0, min(quota, len(ids) - reserve))
+        picked += [ids[i] for i in np.sort(gen.permutation(len(ids))[:take])]
+    return sorted(picked)
+
+
+def draw_split(
+    table: pd.DataFrame,
+    dataset: str,
+    measure: str,
+    train_level: str,
+    resample: int,
+    n_train: int,
+    test_cap: list[str] | None,
+    base_seed: int = 0,
+) -> Split:
+    """Training ids (first ``n_train`` of a keyed permutation of the stratum minus the test
+    sample) in a keyed order, and the test ids (the sample, or every other probing item)."""
+    probing = sorted(table.loc[table["probing"], "id"])
+    cap = set(test_cap) if test_cap is not None else set()
+    train: list[str] = []
+    if n_train > 0:
+        pool = [i for i in stratum(table, measure, train_level) if i not in cap]
+        if len(pool) < n_train:
+            raise EmptySplitError(
+                f"{dataset}/{measure}: the {train_level} stratum has {len(pool)} items outside "
+                f"the test sample, fewer than the {n_train} training items asked for"
+            )
+        perm = rng("train_perm", dataset, measure, train_level, resample, base_seed=base_seed)
+        chosen = [pool[i] for i in perm.permutation(len(pool))[:n_train]]
+        order = rng("icl_order", dataset, measure, train_level, resample, base_seed=base_seed)
+        train = [chosen[i] for i in order.permutation(len(chosen))]
+    held = set(train)
+    test = sorted(test_cap) if test_cap is not None else [i for i in probing if i not in held]
+    test = [i for i in test if i not in held]
+    if not test:
+        raise EmptySplitError(
+            f"{dataset}/{measure}/{train_level} resample {resample}: the test set is empty "
+            f"({len(probing)} probing items, {len(train)} used for training)"
+        )
+    return Split(train, test)
