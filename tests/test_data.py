@@ -24,7 +24,9 @@ def test_arc_join_sizes_and_splits(bundled_items):
         ("ARC-Challenge", "test"): 731,
     }
     assert items["choices"].map(len).eq(4).all()
-    assert (items["answer_text"] == [c[i] for c, i in zip(items.choices, items.label_idx)]).all()
+    assert (
+        items["answer_text"] == [c[i] for c, i in zip(items.choices, items.label_idx, strict=True)]
+    ).all()
 
 
 def test_arc_human_variable_counts(bundled_items):

@@ -3,6 +3,7 @@
 import logging
 
 import pandas as pd
+
 from e2h.hardness import annotate_levels, cutoffs_frame, level_counts
 from e2h.io import read_lines, write_csv, write_parquet
 from e2h.logs import run_with_log

@@ -4,6 +4,7 @@ import logging
 
 import pandas as pd
 import yaml
+
 from e2h.figures import fig_hardness_correlations as fig_mod
 from e2h.io import write_csv
 from e2h.logs import run_with_log

@@ -1,6 +1,7 @@
 """Rule fig_hardness_histograms: histograms of every hardness measure."""
 
 import pandas as pd
+
 from e2h.figures import fig_hardness_histograms as fig_mod
 from e2h.io import write_csv
 from e2h.logs import run_with_log

@@ -3,6 +3,7 @@
 import logging
 
 import pandas as pd
+
 from e2h.io import write_lines
 from e2h.logs import run_with_log
 from e2h.pool import draw_hardness_pool

@@ -1,6 +1,7 @@
 """Rule tab_cutoffs: level cutoffs per measure with realised level counts."""
 
 import pandas as pd
+
 from e2h.logs import run_with_log
 from e2h.plotting import save_table
 from e2h.tables import tab_cutoffs

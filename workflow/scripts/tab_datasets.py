@@ -2,6 +2,7 @@
 
 import pandas as pd
 import yaml
+
 from e2h.logs import run_with_log
 from e2h.plotting import save_table
 from e2h.tables import tab_datasets
