@@ -18,6 +18,13 @@ include: "rules/hardness.smk"
 include: "rules/figures.smk"
 
 
+if EXPERIMENTS:
+
+    include: "rules/experiments.smk"
+    include: "rules/stats.smk"
+    include: "rules/figures_rq2.smk"
+
+
 localrules:
     all,
     figures,

@@ -91,6 +91,31 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
                 )
             if rule.get("rule") == "fixed" and rule.get("easy_max", 0) >= rule.get("hard_min", 1):
                 errors.append(f"{key}: easy_max must be below hard_min")
+    models = config.get("models") or {}
+    exp = config.get("experiments") or {}
+    used = list(exp.get("models", []))
+    tgc = exp.get("third_grade_to_college") or {}
+    if tgc.get("model"):
+        used.append(tgc["model"])
+    for key in used:
+        if key not in models:
+            errors.append(
+                f"experiments: model {key!r} is not in the model registry; registered: "
+                f"{', '.join(models) or '(none)'}"
+            )
+    for dataset in exp.get("measures", {}) or {}:
+        configured = (config.get("datasets") or {}).get(dataset, {}).get("measures", {})
+        if dataset not in (config.get("datasets") or {}):
+            errors.append(f"experiments.measures.{dataset}: dataset {dataset!r} is not configured")
+            continue
+        for measure in exp["measures"][dataset]:
+            if measure not in configured:
+                errors.append(
+                    f"experiments.measures.{dataset}: {measure!r} has no level rule under "
+                    f"datasets.{dataset}.measures; configured: {', '.join(configured)}"
+                )
+        if dataset not in (exp.get("k") or {}):
+            errors.append(f"experiments.k.{dataset}: missing; set the ICL demonstrations")
     return errors
 
 

@@ -1,0 +1,73 @@
+# Model jobs: GGUF conversion and prompting cells (study.md §4-8, §15).
+
+
+rule convert_model:
+    output:
+        directory("results/models/{model}"),
+    log:
+        "results/logs/convert_model/{model}.log",
+    benchmark:
+        "results/benchmarks/convert_model/{model}.tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=30,
+    params:
+        gguf=lambda wc: config["models"][wc.model]["gguf"],
+    script:
+        "../workflow/scripts/convert_model.py"
+
+
+rule run_cell:
+    input:
+        table="results/hardness/{dataset}/human.parquet",
+        model=model_input,
+    output:
+        predictions=CELL_PATH + "/predictions.parquet",
+        cell=CELL_PATH + "/cell.json",
+    log:
+        "results/logs/" + CELL_PATH.replace("results/cells", "run_cell") + ".log",
+    benchmark:
+        "results/benchmarks/" + CELL_PATH.replace("results/cells", "run_cell") + ".tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=model_mem_mb,
+        runtime=model_runtime,
+        gpu=model_gpus,
+    params:
+        spec=cell_spec,
+        registry=model_registry,
+    script:
+        "../workflow/scripts/run_cell.py"
+
+
+rule run_transfer_cell:
+    input:
+        arc="results/hardness/arc/human.parquet",
+        mmlu="results/hardness/mmlu/human.parquet",
+        model=model_input,
+    output:
+        predictions=TRANSFER_PATH + "/predictions.parquet",
+        cell=TRANSFER_PATH + "/cell.json",
+    log:
+        "results/logs/" + TRANSFER_PATH.replace("results/cells", "run_cell") + ".log",
+    benchmark:
+        "results/benchmarks/"
+        + TRANSFER_PATH.replace("results/cells", "run_cell")
+        + ".tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=model_mem_mb,
+        runtime=model_runtime,
+        gpu=model_gpus,
+    params:
+        spec=transfer_spec,
+        registry=model_registry,
+    script:
+        "../workflow/scripts/run_transfer_cell.py"

@@ -1,0 +1,70 @@
+"""Arms: item × resample accuracy matrices selected by cell fields and test level (§12).
+
+Rows are item ids (strings), columns resamples, values 0/1 with NaN where an item was not
+tested in that resample. Every statistic downstream aligns arms by these ids (D-5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from e2h import stats
+
+LEVEL_ALL = "all"
+
+
+def read_predictions(paths: Sequence[str]) -> pd.DataFrame:
+    """Concatenate cell predictions; a missing file fails and names itself (D-1)."""
+    from pathlib import Path
+
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} cell output(s) missing: {missing[:5]}")
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+
+
+def arm_matrix(
+    pred: pd.DataFrame,
+    levels: pd.Series | None = None,
+    level: str = LEVEL_ALL,
+    ids: set[str] | None = None,
+) -> pd.DataFrame:
+    """Items × resamples 0/1 matrix of one cell, restricted to one test level."""
+    frame = pred[["id", "resample", "correct"]].copy()
+    if level != LEVEL_ALL:
+        if levels is None:
+            raise ValueError("a test level needs the item levels")
+        keep = set(levels.index[levels.astype(str) == level])
+        frame = frame[frame["id"].isin(keep)]
+    if ids is not None:
+        frame = frame[frame["id"].isin(ids)]
+    mat = frame.pivot_table(index="id", columns="resample", values="correct", aggfunc="mean")
+    mat.index = mat.index.astype(str)
+    return mat.astype(float)
+
+
+def accuracy_summary(mat: pd.DataFrame, draws: int, rng: np.random.Generator) -> dict:
+    """Boot-averaged accuracy with its grid-bootstrap CI (both ×100) and n items."""
+    if mat.empty or not np.isfinite(mat.to_numpy()).any():
+        return {"accuracy": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n_items": 0}
+    boot = stats.grid_bootstrap(mat.to_numpy(), draws, rng)
+    return {
+        "accuracy": 100 * stats.boot_averaged_accuracy(mat),
+        "ci_low": 100 * boot.ci_low,
+        "ci_high": 100 * boot.ci_high,
+        "n_items": int(boot.n_items),
+    }
+
+
+def select(pred: pd.DataFrame, **fields) -> pd.DataFrame:
+    """Rows of ``pred`` whose cell fields equal ``fields``; fails if none match."""
+    mask = np.ones(len(pred), dtype=bool)
+    for key, value in fields.items():
+        mask &= (pred[key].astype(str) == str(value)).to_numpy()
+    out = pred[mask]
+    if out.empty:
+        raise KeyError(f"no cell predictions match {fields}")
+    return out

@@ -1,0 +1,98 @@
+"""``fig-acc-vs-test-hardness``: accuracy against the test item's hardness value (RQ1).
+
+Cells: train = All, every resample. Per item, acc_mean = mean over the resamples in which
+it was tested, joined by id with the measure's value; bars per value with 95 %
+t-intervals (study.md §14). Steps are capped at 8; GSM8k shows lines − 1 with 7+ pooled.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from e2h import stats
+from e2h.figures.fig_e2h import CHANCE
+from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
+
+MMLU_LABELS = {0: "High School", 1: "College"}
+
+
+def display_values(dataset: str, measure: str, values: pd.Series) -> pd.Series:
+    """The x value each item is plotted at (figures.md: caps, GSM8k lines − 1, 7+)."""
+    if measure == "num_steps" and dataset == "gsm8k":
+        steps = values - 1
+        return steps.where(steps < 7, 7).astype(int).map(lambda v: "7+" if v == 7 else str(v))
+    if measure == "num_steps":
+        return values.clip(upper=8).astype(int).astype(str)
+    if measure == "human_hardness":
+        return values.map(MMLU_LABELS)
+    return values.astype(int).astype(str)
+
+
+def build(panels: list[tuple[str, str, pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame:
+    """panels: (dataset, measure, predictions of the train=All cell, hardness table)."""
+    rows = []
+    for dataset, measure, pred, table in panels:
+        per_item = pred.groupby("id")["correct"].mean().rename("acc_mean")
+        joined = table.set_index("id")[[measure]].join(per_item, how="inner").dropna()
+        joined["x"] = display_values(dataset, measure, joined[measure])
+        order = sorted(joined["x"].unique(), key=_sort_key)
+        for x in order:
+            values = joined.loc[joined["x"] == x, "acc_mean"].to_numpy() * 100
+            ti = stats.t_interval(values)
+            rows.append(
+                {
+                    "panel": f"{DATASET_NAMES[dataset].split('-')[0]} "
+                    f"{DISPLAY_NAMES.get(measure, measure)}",
+                    "dataset": dataset,
+                    "measure": measure,
+                    "value": x,
+                    "accuracy": ti.mean,
+                    "ci_low": ti.low,
+                    "ci_high": ti.high,
+                    "n_items": ti.n,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _sort_key(x: str) -> tuple[int, float | str]:
+    order = {"High School": 0, "College": 1}
+    if x in order:
+        return (0, order[x])
+    try:
+        return (0, float(x.rstrip("+")))
+    except ValueError:
+        return (1, x)
+
+
+def draw(data: pd.DataFrame, ncols: int = 2) -> plt.Figure:
+    panels = list(dict.fromkeys(data["panel"]))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4.4 * ncols, 2.8 * nrows), squeeze=False, layout="constrained"
+    )
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        d = data[data["panel"] == panel]
+        x = np.arange(len(d))
+        err = np.vstack([d["accuracy"] - d["ci_low"], d["ci_high"] - d["accuracy"]])
+        ax.bar(x, d["accuracy"], color="#4C72B0")
+        ax.errorbar(
+            x, d["accuracy"], yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3
+        )
+        top = np.nanmax(np.r_[d["ci_high"].to_numpy(), d["accuracy"].to_numpy()])
+        ax.set_ylim(0, min(105, max(10, math.ceil((top + 5) / 5) * 5)))
+        chance = CHANCE.get(d["dataset"].iloc[0])
+        if chance:
+            ax.axhline(chance, ls="--", lw=0.8, color="black")
+        ax.set_xticks(x, d["value"], fontsize=8)
+        ax.set_title(panel, fontsize=10)
+        ax.set_ylabel("Accuracy (%)")
+        ax.set_xlabel("Test Data Hardness")
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    fig.suptitle("Model Accuracy vs. Test Data Hardness")
+    return fig

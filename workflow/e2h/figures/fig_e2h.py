@@ -1,0 +1,115 @@
+"""``fig-e2h-main`` (hard test) and ``fig-e2h-all-test`` (all test): accuracy by train source.
+
+One panel per (dataset, measure); bars Unsupervised / Easy / (Medium) / Hard are
+boot-averaged accuracies ×100 on the panel's test level, with grid-bootstrap CIs stored
+in the figure data (drawn when ``figures.error_bars`` is true).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from e2h.arms import accuracy_summary, arm_matrix
+from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
+from e2h.seeds import rng
+
+ARM_LABELS = {"unsup": "Unsupervised", "easy": "Easy", "medium": "Medium", "hard": "Hard"}
+CHANCE = {"arc": 25.0, "mmlu": 25.0, "strategyqa": 50.0, "gsm8k": 0.0}
+
+
+@dataclass
+class Panel:
+    """The arms of one (dataset, measure) panel: predictions per train source."""
+
+    dataset: str
+    measure: str
+    levels: pd.Series  # item id → level of this measure
+    arms: dict[str, pd.DataFrame]  # train source → predictions
+
+    @property
+    def title(self) -> str:
+        name = DATASET_NAMES[self.dataset].split("-")[0]
+        return f"{name} {DISPLAY_NAMES.get(self.measure, self.measure)}"
+
+    def matrices(self, level: str) -> dict[str, pd.DataFrame]:
+        """Arm matrices on a test level; Unsup restricted to items the supervised arms test."""
+        mats = {a: arm_matrix(p, self.levels, level) for a, p in self.arms.items() if a != "unsup"}
+        tested = set().union(*(set(m.index) for m in mats.values())) if mats else None
+        mats["unsup"] = arm_matrix(self.arms["unsup"], self.levels, level, ids=tested)
+        return mats
+
+
+def build(panels: list[Panel], level: str, draws: int, base_seed: int) -> pd.DataFrame:
+    rows = []
+    for panel in panels:
+        mats = panel.matrices(level)
+        for arm in [a for a in ARM_LABELS if a in mats]:
+            gen = rng(
+                "bootstrap",
+                "fig-e2h",
+                panel.dataset,
+                panel.measure,
+                level,
+                arm,
+                base_seed=base_seed,
+            )
+            rows.append(
+                {
+                    "panel": panel.title,
+                    "dataset": panel.dataset,
+                    "measure": panel.measure,
+                    "test_level": level,
+                    "arm": arm,
+                    "label": ARM_LABELS[arm],
+                    **accuracy_summary(mats[arm], draws, gen),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def data_limits(values: np.ndarray, lows: np.ndarray | None = None) -> tuple[float, float]:
+    """y-limits from the data (never clipping a bar, its label or its interval)."""
+    top = np.nanmax(values) if lows is None else np.nanmax(np.r_[values, lows])
+    return 0.0, min(100.0, max(10.0, math.ceil((top + 8) / 5) * 5))
+
+
+def draw(data: pd.DataFrame, title: str, error_bars: bool = False, ncols: int = 3) -> plt.Figure:
+    panels = list(dict.fromkeys(data["panel"]))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.6 * ncols, 3.0 * nrows), squeeze=False, layout="constrained"
+    )
+    colours = {"Unsupervised": "#8c8c8c", "Easy": "#55a868", "Medium": "#dd8452", "Hard": "#c44e52"}
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        d = data[data["panel"] == panel]
+        x = np.arange(len(d))
+        ax.bar(x, d["accuracy"], color=[colours[lbl] for lbl in d["label"]])
+        if error_bars:
+            ax.errorbar(
+                x,
+                d["accuracy"],
+                yerr=[d["accuracy"] - d["ci_low"], d["ci_high"] - d["accuracy"]],
+                fmt="none",
+                ecolor="black",
+                capsize=3,
+            )
+        for xi, value in zip(x, d["accuracy"], strict=True):
+            if np.isfinite(value):
+                ax.text(xi, value + 1, f"{value:.1f}", ha="center", va="bottom", fontsize=8)
+        hi = d["ci_high"].to_numpy() if error_bars else None
+        ax.set_ylim(*data_limits(d["accuracy"].to_numpy(), hi))
+        chance = CHANCE.get(d["dataset"].iloc[0])
+        if chance:
+            ax.axhline(chance, ls="--", lw=0.8, color="black")
+        ax.set_xticks(x, d["label"], fontsize=8)
+        ax.set_title(panel, fontsize=10)
+        ax.set_ylabel("Accuracy (%)")
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    fig.suptitle(title)
+    return fig

@@ -1,0 +1,79 @@
+"""Job-level glue for model rules: thread settings, model loading, cell records."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from e2h.io import write_parquet
+from e2h.provenance import provenance_record, write_json
+
+log = logging.getLogger(__name__)
+
+
+def set_threads(threads: int) -> None:
+    """Use exactly the cores Snakemake gave the job (torch defaults to all cores)."""
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+
+
+#: Registry fields that size Snakemake jobs, not the model itself.
+JOB_FIELDS = ("gpus", "mem_mb", "runtime")
+
+
+def model_only(registry: dict[str, Any]) -> dict[str, Any]:
+    return {k: {f: v for f, v in e.items() if f not in JOB_FIELDS} for k, e in registry.items()}
+
+
+def load_registered_model(key: str, registry: dict[str, Any], model_input: Any) -> tuple:
+    from e2h.models import load_model
+
+    converted = str(model_input) if model_input else None
+    return load_model(key, model_only(registry), converted_dir=converted)
+
+
+def write_cell(
+    predictions: pd.DataFrame,
+    summary: pd.DataFrame,
+    spec: dict[str, Any],
+    pred_path: str,
+    cell_path: str,
+    registry: dict[str, Any],
+    model_input: Any,
+    started: float,
+    config: dict[str, Any],
+) -> None:
+    """Predictions (parquet) and the cell record: resolved settings, its hash, provenance,
+    accuracy per resample and level, invalid-generation rate, wall time."""
+    from e2h.models import model_provenance
+    from e2h.provenance import config_hash
+
+    write_parquet(predictions, pred_path)
+    invalid = float(predictions["invalid"].mean()) if "invalid" in predictions else None
+    record = provenance_record(
+        config,
+        Path(__file__).resolve().parents[2],
+        {
+            "cell": spec,
+            "cell_sha256": config_hash(spec),
+            "model": model_provenance(
+                spec["model"], model_only(registry), str(model_input) if model_input else None
+            ),
+            "n_predictions": len(predictions),
+            "invalid_generation_rate": invalid,
+            "summary": summary.to_dict("records"),
+            "wall_seconds": round(time.time() - started, 2),
+        },
+    )
+    record.pop("config", None)  # the cell settings above are what matter; config is hashed
+    write_json(cell_path, record)
+    log.info(
+        "cell done: %d predictions, accuracy by level:\n%s",
+        len(predictions),
+        summary.to_string(index=False),
+    )

@@ -1,0 +1,112 @@
+"""``tab-sgr``, ``tab-sgr-pairwise`` and ``tab-sgr-vs-paper``: SGR with the two-way bootstrap.
+
+SGR = (Easy − Unsup) / (Hard − Unsup) on one test level, arms aligned by item id, one row
+resample shared by all arms and an independent column resample per arm (study.md §13–14).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from e2h import stats
+from e2h.figures.fig_e2h import Panel
+from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
+from e2h.seeds import rng
+
+
+def build(panels: list[Panel], draws: int, base_seed: int, model: str) -> pd.DataFrame:
+    rows = []
+    for level in ["hard", "all"]:
+        for panel in panels:
+            mats = panel.matrices(level)
+            gen = rng(
+                "bootstrap", "tab-sgr", panel.dataset, panel.measure, level, base_seed=base_seed
+            )
+            res = stats.sgr_bootstrap(mats["unsup"], mats["easy"], mats["hard"], draws, gen)
+            rows.append(
+                {
+                    "Dataname": DATASET_NAMES[panel.dataset].split("-")[0],
+                    "Hardness Measure": DISPLAY_NAMES.get(panel.measure, panel.measure),
+                    "SGR Estimate": stats.format_estimate(res.mean, res.half_width, res.p_value),
+                    "Test Hardness": level.capitalize(),
+                    "n": res.n_items,
+                    "model": model,
+                    "dataset": panel.dataset,
+                    "measure": panel.measure,
+                    "test_level": level,
+                    "sgr_bootstrap_mean": res.mean,
+                    "sgr_plugin": res.estimate,
+                    "ci_low": res.ci_low,
+                    "ci_high": res.ci_high,
+                    "half_width": res.half_width,
+                    "p_value": res.p_value,
+                    "draws": res.draws,
+                    "draws_nonfinite": res.n_nonfinite,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def pairwise(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
+    """Arm accuracies (grid bootstrap) and paired differences on the hard test level."""
+    rows = []
+    for panel in panels:
+        mats = panel.matrices("hard")
+        row = {
+            "Dataname": DATASET_NAMES[panel.dataset].split("-")[0],
+            "Hardness Measure": DISPLAY_NAMES.get(panel.measure, panel.measure),
+        }
+        for arm in ["unsup", "easy", "hard"]:
+            gen = rng(
+                "bootstrap",
+                "tab-sgr-pairwise",
+                panel.dataset,
+                panel.measure,
+                arm,
+                base_seed=base_seed,
+            )
+            res = stats.grid_bootstrap(mats[arm].to_numpy(), draws, gen)
+            row[f"{arm} accuracy"] = stats.format_estimate(
+                100 * res.mean, 100 * res.half_width, digits=1
+            )
+        for a, b in [("easy", "hard"), ("easy", "unsup")]:
+            gen = rng(
+                "bootstrap",
+                "tab-sgr-pairwise",
+                panel.dataset,
+                panel.measure,
+                a,
+                b,
+                base_seed=base_seed,
+            )
+            res = stats.diff_bootstrap(mats[a], mats[b], draws, gen)
+            row[f"{a} - {b}"] = stats.format_estimate(
+                100 * res.mean, 100 * res.half_width, res.p_value, digits=1
+            )
+            row[f"{a} - {b} n"] = res.n_items
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def versus_paper(ours: pd.DataFrame, paper: list[dict]) -> pd.DataFrame:
+    """Paper's SGR (Llama-2-70b ICL) next to ours for the same dataset, measure, test level."""
+    ref = pd.DataFrame(paper)
+    merged = ref.merge(ours, how="left", on=["dataset", "measure", "test_level"])
+    return pd.DataFrame(
+        {
+            "Dataset": merged["dataset"].map(lambda d: DATASET_NAMES[d].split("-")[0]),
+            "Measure": merged["measure"].map(lambda m: DISPLAY_NAMES.get(m, m)),
+            "Test": merged["test_level"].str.capitalize(),
+            "Paper model": merged["paper_model"],
+            "Paper SGR": merged["paper_sgr"],
+            "Paper ± half-width": merged["paper_half_width"],
+            "Paper n": merged["paper_n"],
+            "Our model": merged["model"],
+            "Our SGR": merged["sgr_bootstrap_mean"],
+            "Our ± half-width": merged["half_width"],
+            "Our p": merged["p_value"],
+            "Our n": merged["n"],
+            "Paper SGR inside our CI": (merged["ci_low"] <= merged["paper_sgr"])
+            & (merged["paper_sgr"] <= merged["ci_high"]),
+        }
+    )

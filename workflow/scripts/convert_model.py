@@ -1,0 +1,14 @@
+"""Rule convert_model: turn a bundled GGUF model into a plain transformers folder, once."""
+
+from e2h.jobs import set_threads
+from e2h.logs import run_with_log
+from e2h.models import convert_gguf
+
+
+def main(smk) -> None:
+    set_threads(smk.threads)
+    convert_gguf(smk.params.gguf["package"], smk.params.gguf["file"], smk.output[0])
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    run_with_log(snakemake, main)  # noqa: F821

@@ -1,0 +1,25 @@
+"""Rule fig_acc_vs_test_hardness: per-item accuracy (train = All) against hardness."""
+
+import pandas as pd
+
+from e2h.arms import read_predictions
+from e2h.figures import fig_acc_vs_test_hardness as fig_mod
+from e2h.io import write_csv
+from e2h.logs import run_with_log
+from e2h.plotting import save_figure, set_style
+
+
+def main(smk) -> None:
+    set_style()
+    tables = {d: pd.read_parquet(p) for d, p in smk.params.tables.items()}
+    panels = [
+        (s["dataset"], s["measure"], read_predictions([s["path"]]), tables[s["dataset"]])
+        for s in smk.params.panels
+    ]
+    data = fig_mod.build(panels)
+    write_csv(data, smk.output.data)
+    save_figure(fig_mod.draw(data), smk.output.figures, dpi=smk.params.dpi)
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    run_with_log(snakemake, main)  # noqa: F821
