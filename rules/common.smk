@@ -93,10 +93,7 @@ from e2h.transfer import SOURCES as TRANSFER_SOURCES
 MODELS = config.get("models") or {}
 EXPERIMENTS = config.get("experiments")
 CELL_PATH = e2h_grid.CELL_PATH
-TRANSFER_PATH = (
-    "results/cells/transfer/{model}/{method}-{prompt}/{source}/k{k}/"
-    "r{resamples}-cap{cap}-s{seed}"
-)
+TRANSFER_PATH = e2h_grid.TRANSFER_PATH
 CONDITIONS = e2h_grid.conditions(config) if EXPERIMENTS else None
 
 
@@ -191,7 +188,7 @@ def transfer_cells():
     tgc = EXPERIMENTS["third_grade_to_college"]
     cap = "all" if tgc.get("test_cap") is None else tgc["test_cap"]
     return {
-        source: TRANSFER_PATH.format(
+        source: e2h_grid.TRANSFER_PREDICTIONS.format(
             model=tgc["model"],
             method="icl" if source != "unsup" else "zs",
             prompt="0040",
@@ -201,7 +198,6 @@ def transfer_cells():
             cap=cap,
             seed=config["seed"],
         )
-        + "/predictions.parquet"
         for source in TRANSFER_SOURCES
     }
 

@@ -25,12 +25,12 @@ rule run_cell:
         table="results/hardness/{dataset}/human.parquet",
         model=model_input,
     output:
-        predictions=CELL_PATH + "/predictions.parquet",
-        cell=CELL_PATH + "/cell.json",
+        predictions=e2h_grid.CELL_PREDICTIONS,
+        cell=e2h_grid.CELL_RECORD,
     log:
-        "results/logs/" + CELL_PATH.replace("results/cells", "run_cell") + ".log",
+        e2h_grid.CELL_LOG,
     benchmark:
-        "results/benchmarks/" + CELL_PATH.replace("results/cells", "run_cell") + ".tsv"
+        e2h_grid.CELL_BENCHMARK
     conda:
         "../envs/gpu.yaml"
     threads: 2
@@ -51,10 +51,10 @@ rule run_transfer_cell:
         mmlu="results/hardness/mmlu/human.parquet",
         model=model_input,
     output:
-        predictions=TRANSFER_PATH + "/predictions.parquet",
-        cell=TRANSFER_PATH + "/cell.json",
+        predictions=e2h_grid.TRANSFER_PREDICTIONS,
+        cell=e2h_grid.TRANSFER_RECORD,
     log:
-        "results/logs/" + TRANSFER_PATH.replace("results/cells", "run_cell") + ".log",
+        e2h_grid.TRANSFER_LOG,
     benchmark:
         "results/benchmarks/"
         + TRANSFER_PATH.replace("results/cells", "run_cell")

@@ -105,7 +105,7 @@ def test_one_figure_by_id_target(tmp_path):
 
 
 def test_end_to_end_data_stage(tmp_path):
-    smk(tmp_path, "--cores", "2", configfile=ROOT / "config.yaml")
+    smk(tmp_path, "--cores", "2")
     for fig in FIGURE_IDS:
         for ext in ("pdf", "png"):
             assert (tmp_path / "figures" / f"{fig}.{ext}").stat().st_size > 1000
@@ -124,9 +124,9 @@ def test_end_to_end_data_stage(tmp_path):
     assert prov["datasets"]["gsm8k"]["files"]["gsm8k.jsonl.gz"]["sha256"]
     assert (tmp_path / "results/logs/prepare_dataset/arc.log").read_text()
     assert (tmp_path / "results/benchmarks/prepare_dataset/arc.tsv").exists()
-    again = smk(tmp_path, "-n", configfile=ROOT / "config.yaml")
+    again = smk(tmp_path, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr
-    smk(tmp_path, "--report", str(tmp_path / "report.html"), configfile=ROOT / "config.yaml")
+    smk(tmp_path, "--report", str(tmp_path / "report.html"))
     assert (tmp_path / "report.html").stat().st_size > 10_000
 
 

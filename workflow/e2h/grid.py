@@ -113,4 +113,18 @@ CELL_PATH = (
 
 
 def cell_paths(frame: pd.DataFrame, name: str = "predictions.parquet") -> list[str]:
-    return [CELL_PATH.format(**row) + f"/{name}" for row in frame.astype(str).to_dict("records")]
+    return [CELL_PATH.format(**row) + "/" + name for row in frame.astype(str).to_dict("records")]
+
+
+CELL_PREDICTIONS = CELL_PATH + "/predictions.parquet"
+CELL_RECORD = CELL_PATH + "/cell.json"
+CELL_LOG = CELL_PATH.replace("results/cells", "results/logs/run_cell") + ".log"
+CELL_BENCHMARK = CELL_PATH.replace("results/cells", "results/benchmarks/run_cell") + ".tsv"
+
+TRANSFER_PATH = (
+    "results/cells/transfer/{model}/{method}-{prompt}/{source}/k{k}/r{resamples}-cap{cap}-s{seed}"
+)
+TRANSFER_PREDICTIONS = TRANSFER_PATH + "/predictions.parquet"
+TRANSFER_RECORD = TRANSFER_PATH + "/cell.json"
+TRANSFER_LOG = TRANSFER_PATH.replace("results/cells", "results/logs/run_cell") + ".log"
+TRANSFER_BENCHMARK = TRANSFER_PATH.replace("results/cells", "results/benchmarks/run_cell") + ".tsv"
