@@ -168,3 +168,33 @@ def test_bad_row_fails_names_file_and_row_and_rerun_resumes(tmp_path):
     assert "prepare_dataset" in plan and "wildcards: dataset=arc" not in plan
     smk(work, "--cores", "2", configfile=cfg)
     assert (work / "figures/fig-hardness-correlations.pdf").exists()
+
+
+def expected_conditions(config: dict) -> int:
+    """Cells of the population grid counted from the config: zero-shot + levels + all."""
+    exp = config["experiments"]
+    total = 0
+    for measures in exp["measures"].values():
+        total += 1 + int(exp["all_to_all"])
+        for measure in measures:
+            binary = measure == "human_hardness"
+            total += len([lv for lv in exp["train_levels"] if not (binary and lv == "medium")])
+    return total * len(exp["models"])
+
+
+def test_paper_scale_dag_cell_count(tmp_path):
+    import yaml
+
+    paper = ROOT / "workflow/configs/paper.yaml"
+    out = smk(tmp_path, "-n", "--profile", str(ROOT / "workflow/profiles/slurm"), configfile=paper)
+    counts = dict(
+        line.split()
+        for line in out.stdout.splitlines()
+        if line.startswith(("run_cell ", "run_transfer_cell ", "convert_model "))
+    )
+    cfg = yaml.safe_load(paper.read_text())
+    assert int(counts["run_cell"]) == expected_conditions(cfg) == 25
+    assert int(counts["run_transfer_cell"]) == 5
+    assert "convert_model" not in counts  # hub models need no conversion
+    assert "<TBD>" not in out.stdout
+    assert "gpu=4" in out.stdout  # the 70b cells ask the cluster for four GPUs
