@@ -23,11 +23,17 @@ FIGURE_IDS = ["fig-hardness-histograms", "fig-hardness-correlations"]
 TABLE_IDS = ["tab-datasets", "tab-cutoffs"]
 
 
-def smk(workdir: Path, *args: str, configfile: Path = TEST_CFG, check: bool = True):
+def smk(
+    workdir: Path,
+    *args: str,
+    configfile: Path = TEST_CFG,
+    check: bool = True,
+    snakefile: Path = ROOT / "Snakefile",
+):
     cmd = [
         *SNAKEMAKE,
         "--snakefile",
-        str(ROOT / "Snakefile"),
+        str(snakefile),
         "--directory",
         str(workdir),
         "--configfile",

@@ -78,12 +78,14 @@ def draw(data: pd.DataFrame, ncols: int = 2) -> plt.Figure:
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = data[data["panel"] == panel]
         x = np.arange(len(d))
-        err = np.vstack([d["accuracy"] - d["ci_low"], d["ci_high"] - d["accuracy"]])
+        # t-intervals can leave [0, 100]; draw them clipped (the CSV keeps the raw bounds)
+        low, high = d["ci_low"].clip(0, 100), d["ci_high"].clip(0, 100)
+        err = np.vstack([d["accuracy"] - low, high - d["accuracy"]])
         ax.bar(x, d["accuracy"], color="#4C72B0")
         ax.errorbar(
             x, d["accuracy"], yerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3
         )
-        top = np.nanmax(np.r_[d["ci_high"].to_numpy(), d["accuracy"].to_numpy()])
+        top = np.nanmax(np.r_[high.to_numpy(), d["accuracy"].to_numpy(), 0.0])
         ax.set_ylim(0, min(105, max(10, math.ceil((top + 5) / 5) * 5)))
         chance = CHANCE.get(d["dataset"].iloc[0])
         if chance:

@@ -1,0 +1,181 @@
+"""The prompting stage end to end on the tiny random model: cells, SGR tables, figures,
+determinism, and what reruns after a change (issue: regenerating after changes)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from e2h.data.sources import sha256_file
+from tests.conftest import ROOT
+from tests.test_workflow import expected_conditions, smk
+from tests.tiny_model import build_tiny
+
+RQ2_FIGURES = [
+    "fig-e2h-main",
+    "fig-e2h-all-test",
+    "fig-acc-vs-test-hardness",
+    "fig-third-grade-to-college",
+]
+RQ2_TABLES = ["tab-sgr", "tab-sgr-pairwise", "tab-sgr-vs-paper"]
+
+
+def tiny_config(model_dir: Path) -> dict:
+    cfg = yaml.safe_load((ROOT / "tests/data/config.test.yaml").read_text())
+    cfg["models"] = {
+        "tiny": {
+            "local_path": str(model_dir),
+            "precision": "fp32",
+            "batch_size": 8,
+            "max_length": 1024,
+        }
+    }
+    cfg["experiments"] = {
+        "models": ["tiny"],
+        "resamples": 2,
+        "test_cap": {"arc": 3, "mmlu": 3, "strategyqa": 2, "gsm8k": 2},
+        "k": {"arc": 2, "mmlu": 2, "strategyqa": 2, "gsm8k": 2},
+        "max_new_tokens": {"strategyqa": 6, "gsm8k": 6},
+        "measures": {
+            "arc": ["human_grade"],
+            "mmlu": ["human_hardness"],
+            "strategyqa": ["num_steps"],
+            "gsm8k": ["num_steps"],
+        },
+        "train_levels": ["easy", "medium", "hard"],
+        "all_to_all": True,
+        "third_grade_to_college": {"model": "tiny", "k": 2, "resamples": 2, "test_cap": 4},
+    }
+    cfg["statistics"] = {"bootstrap_draws": 200, "sgr_bootstrap_draws": 500}
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A copy of the repository with a finished tiny run (so tests may edit its files)."""
+    base = tmp_path_factory.mktemp("cells")
+    repo = base / "repo"
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for rel in files:
+        if (ROOT / rel).is_file():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, repo / rel)
+    model_dir = build_tiny(base / "tiny")
+    cfg_path = base / "config.yaml"
+    cfg_path.write_text(yaml.safe_dump(tiny_config(model_dir)))
+    work = base / "work"
+    smk(work, "--cores", "2", configfile=cfg_path, snakefile=repo / "Snakefile")
+    return repo, work, cfg_path
+
+
+def test_every_figure_and_cell_exists(finished_run):
+    repo, work, cfg_path = finished_run
+    for fig in RQ2_FIGURES:
+        assert (work / f"figures/{fig}.pdf").stat().st_size > 1000
+        assert (work / f"results/figure_data/{fig}.csv").exists()
+    for tab in RQ2_TABLES:
+        assert (work / f"results/tables/{tab}.tex").exists()
+    sgr = pd.read_csv(work / "results/tables/tab-sgr.csv")
+    assert set(sgr["Test Hardness"]) == {"Hard", "All"} and len(sgr) == 8
+    records = list((work / "results/cells").rglob("cell.json"))
+    cfg = yaml.safe_load(cfg_path.read_text())
+    assert len(records) == expected_conditions(cfg) + 5  # + five Figure-1 sources
+    for rec in records:
+        cell = json.loads(rec.read_text())
+        assert cell["cell_sha256"] and cell["packages"]["torch"]
+        assert cell["model"]["model_key"] == "tiny" and cell["summary"]
+
+
+def test_predictions_carry_every_cell_field_and_train_items_are_not_tested(finished_run):
+    _, work, _ = finished_run
+    for path in (work / "results/cells").rglob("predictions.parquet"):
+        pred = pd.read_parquet(path)
+        for col in [
+            "id",
+            "resample",
+            "correct",
+            "dataset",
+            "model",
+            "method",
+            "prompt",
+            "measure",
+            "train",
+            "n",
+            "seed",
+            "cot",
+        ]:
+            assert col in pred.columns, (path, col)
+        assert not pred.duplicated(["id", "resample"]).any()
+
+
+def test_cells_are_deterministic(finished_run, tmp_path):
+    repo, work, cfg = finished_run
+    target = next((work / "results/cells/arc").rglob("hard-n2/*/predictions.parquet"))
+    before = pd.read_parquet(target)
+    smk(
+        work,
+        "--cores",
+        "2",
+        "--force",
+        str(target.relative_to(work)),
+        configfile=cfg,
+        snakefile=repo / "Snakefile",
+    )
+    after = pd.read_parquet(target)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def _planned_rules(work: Path, repo: Path, cfg: Path) -> dict[str, int]:
+    out = smk(work, "-n", "--quiet", "rules", configfile=cfg, snakefile=repo / "Snakefile")
+    rules = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            rules[parts[0]] = int(parts[1])
+    return rules
+
+
+def test_editing_a_plotting_function_reruns_only_that_figure(finished_run):
+    repo, work, cfg = finished_run
+    module = repo / "workflow/e2h/figures/fig_third_grade_to_college.py"
+    original = module.read_text()
+    module.write_text(original + "\n# a cosmetic change\n")
+    try:
+        rules = _planned_rules(work, repo, cfg)
+    finally:
+        module.write_text(original)
+    assert set(rules) - {"all"} == {"fig_third_grade_to_college"}, rules
+
+
+def test_changing_one_dataset_reruns_only_its_cells(finished_run):
+    repo, work, cfg = finished_run
+    snap = repo / "workflow/snapshot"
+    path = snap / "strategyqa.jsonl.gz"
+    original, manifest = path.read_bytes(), (snap / "MANIFEST.json").read_text()
+    import gzip
+
+    lines = gzip.decompress(original).decode().splitlines()
+    rec = json.loads(lines[0])
+    rec["question"] += " (edited)"
+    lines[0] = json.dumps(rec)
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
+    meta = json.loads(manifest)
+    meta["files"]["strategyqa.jsonl.gz"]["sha256"] = sha256_file(path)
+    (snap / "MANIFEST.json").write_text(json.dumps(meta))
+    try:
+        out = smk(work, "-n", configfile=cfg, snakefile=repo / "Snakefile").stdout
+    finally:
+        path.write_bytes(original)
+        (snap / "MANIFEST.json").write_text(manifest)
+    cell_jobs = [ln for ln in out.splitlines() if "output: results/cells/" in ln]
+    assert cell_jobs and all("results/cells/strategyqa/" in ln for ln in cell_jobs), cell_jobs
+    assert "dataset=arc" not in out and "run_transfer_cell" not in out
+    assert "fig_e2h_main" in out and "fig_third_grade_to_college" not in out
