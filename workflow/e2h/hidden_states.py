@@ -1,0 +1,180 @@
+"""Hidden-state features for the linear probe (study.md §8.3).
+
+For the zero-shot prompt plus each choice continuation (the §7.1 input), take the
+residual-stream state at the last real token of the sequence from two entries of the
+``hidden_states`` tuple (L + 1 entries, index 0 = embeddings): middle = ceil((L + 1) / 2)
+and last = L. The two are concatenated to 2d features per (item, choice), stored as a
+memory-mappable ``.npy`` (items, max_choices, 2d) next to a boolean choice mask (padded
+slots are False, D-4) and a manifest with the provenance and a SHA-256 of the arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from e2h.prompts import build_prompts
+from e2h.scoring import Encoder, _accepts, _decoder, _input_device, _unwrap
+
+FEATURES = "features.npy"
+MASK = "choice_mask.npy"
+MANIFEST = "manifest.json"
+
+
+def probe_layers(num_hidden_layers: int) -> tuple[int, int]:
+    """(middle, last) indices into the hidden_states tuple: 30 -> (16, 30), 32 -> (17, 32)."""
+    return math.ceil((num_hidden_layers + 1) / 2), num_hidden_layers
+
+
+def _num_layers(model: Any) -> int:
+    cfg = _unwrap(model).config
+    cfg = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+    return int(cfg.num_hidden_layers)
+
+
+def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Index of the last real token per row, whatever the padding side."""
+    t = attention_mask.shape[1]
+    flipped = attention_mask.flip(1).long().argmax(dim=1)
+    return (t - 1) - flipped
+
+
+def hash_arrays(*arrays: np.ndarray) -> str:
+    """SHA-256 over dtype, shape and bytes of each array (C order)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str(a.dtype).encode())
+        h.update(str(a.shape).encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+def _hash_files(features: Path, mask: Path) -> str:
+    f = np.load(features, mmap_mode="r")
+    m = np.load(mask, mmap_mode="r")
+    return hash_arrays(f, m)
+
+
+@torch.inference_mode()
+def extract_hidden_states(
+    model: Any,
+    tokenizer: Any,
+    items: pd.DataFrame,
+    prompt_id: str,
+    out_dir: str | Path,
+    batch_size: int = 16,
+    max_length: int = 2048,
+    dtype: str = "float32",
+    model_info: Mapping[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Write features/mask/manifest for every item (zero-shot prompt + each choice).
+
+    Sequences are batched with the tokenizer's padding side and explicit position ids;
+    the last real token is found from the attention mask, so left and right padding give
+    the same features. Returns the manifest.
+    """
+    if dtype not in ("float32", "float16"):
+        raise ValueError("dtype must be float32 or float16")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    n_layers = _num_layers(model)
+    mid, last = probe_layers(n_layers)
+    prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
+    n_items = len(prompts)
+    width = max((len(p.continuations) for p in prompts), default=0)
+    d = None
+    encode = Encoder(tokenizer)
+    seqs: list[tuple[int, int, list[int]]] = []
+    for i, p in enumerate(prompts):
+        ids = encode([p.text + c for c in p.continuations])
+        seqs += [(i, j, x) for j, x in enumerate(ids)]
+    order = sorted(range(len(seqs)), key=lambda s: -len(seqs[s][2]))
+    mask = np.zeros((n_items, width), dtype=bool)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    left = getattr(tokenizer, "padding_side", "left") == "left"
+    dev = _input_device(model)
+    feats = None
+    dec = _decoder(model)
+    with_pos = _accepts(dec, "position_ids")
+    bs = max(1, int(batch_size))
+    for start in tqdm(range(0, len(order), bs), desc=f"hidden {prompt_id}", unit="batch",
+                      disable=not progress):
+        batch = [seqs[s] for s in order[start : start + bs]]
+        t = max(len(x) for _, _, x in batch)
+        ids = torch.full((len(batch), t), pad_id, dtype=torch.long)
+        am = torch.zeros((len(batch), t), dtype=torch.long)
+        for r, (_, _, x) in enumerate(batch):
+            sl = slice(t - len(x), t) if left else slice(0, len(x))
+            ids[r, sl] = torch.tensor(x)
+            am[r, sl] = 1
+        kwargs: dict[str, Any] = {"input_ids": ids.to(dev), "attention_mask": am.to(dev)}
+        if with_pos:
+            kwargs["position_ids"] = (am.cumsum(1) - 1).clamp(min=0).to(dev)
+        o = dec(**kwargs, output_hidden_states=True, use_cache=False)  # no LM head needed
+        hs = o.hidden_states
+        if len(hs) != n_layers + 1:
+            raise RuntimeError(f"expected {n_layers + 1} hidden states, got {len(hs)}")
+        idx = last_token_index(am).to(hs[mid].device)
+        rows = torch.arange(len(batch), device=hs[mid].device)
+        vec = torch.cat([hs[mid][rows, idx].float(), hs[last][rows, idx.to(hs[last].device)]
+                         .float().to(hs[mid].device)], dim=1).cpu().numpy()
+        if feats is None:
+            d = vec.shape[1] // 2
+            feats = np.lib.format.open_memmap(out / FEATURES, mode="w+", dtype=dtype,
+                                              shape=(n_items, width, 2 * d))
+            feats[:] = 0
+        for r, (i, j, _) in enumerate(batch):
+            feats[i, j] = vec[r]
+            mask[i, j] = True
+    if feats is None:
+        feats = np.lib.format.open_memmap(out / FEATURES, mode="w+", dtype=dtype,
+                                          shape=(0, 0, 0))
+        d = 0
+    feats.flush()
+    del feats
+    np.save(out / MASK, mask)
+    manifest = {
+        **dict(model_info or {}),
+        "prompt_id": str(prompt_id),
+        "k": 0,
+        "num_hidden_layers": n_layers,
+        "layers": [mid, last],
+        "hidden_size": d,
+        "dtype": dtype,
+        "shape": [n_items, width, 2 * (d or 0)],
+        "padding_side": "left" if left else "right",
+        "n_truncated": sum(p.truncated for p in prompts),
+        "item_ids": [p.item_id for p in prompts],
+        "files": {"features": FEATURES, "mask": MASK},
+        "sha256": _hash_files(out / FEATURES, out / MASK),
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def load_hidden_states(
+    directory: str | Path, verify: bool = False
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """(features memmap, choice mask, manifest); ``verify`` re-hashes the arrays."""
+    d = Path(directory)
+    manifest = json.loads((d / MANIFEST).read_text())
+    feats = np.load(d / manifest["files"]["features"], mmap_mode="r")
+    mask = np.load(d / manifest["files"]["mask"], mmap_mode="r")
+    if list(feats.shape) != list(manifest["shape"]):
+        raise ValueError(f"{d}: features shape {feats.shape} != manifest {manifest['shape']}")
+    if verify:
+        got = hash_arrays(feats, mask)
+        if got != manifest["sha256"]:
+            raise ValueError(f"{d}: content hash mismatch ({got} != {manifest['sha256']})")
+    return feats, mask, manifest
