@@ -71,3 +71,27 @@ rule run_transfer_cell:
         registry=model_registry,
     script:
         "../workflow/scripts/run_transfer_cell.py"
+
+
+rule benchmark_scoring:
+    input:
+        table="results/data/arc/items.parquet",
+        model="results/models/{model}",
+    output:
+        json="results/benchmarks/scoring/{model}.json",
+        csv="results/benchmarks/scoring/{model}.csv",
+        per_item="results/benchmarks/scoring/{model}_logprobs.csv",
+    log:
+        "results/logs/benchmark_scoring/{model}.log",
+    conda:
+        "../envs/gpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        engines=config.get("benchmark_engines", "fast,naive,lm_eval").split(","),
+        n_items=200,
+        n_demos=10,
+    script:
+        "../workflow/scripts/benchmark_scoring_rule.py"
