@@ -91,6 +91,11 @@ from e2h import grid as e2h_grid
 from e2h.transfer import SOURCES as TRANSFER_SOURCES
 
 MODELS = config.get("models") or {}
+if MODELS:  # every registry entry is checked at parse time, before any job starts
+    from e2h.jobs import model_only
+    from e2h.models import validate_registry
+
+    validate_registry(model_only(MODELS))
 EXPERIMENTS = config.get("experiments")
 CELL_PATH = e2h_grid.CELL_PATH
 TRANSFER_PATH = e2h_grid.TRANSFER_PATH

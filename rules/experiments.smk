@@ -95,3 +95,29 @@ rule benchmark_scoring:
         n_demos=10,
     script:
         "../workflow/scripts/benchmark_scoring_rule.py"
+
+
+rule extract_hidden_states:
+    input:
+        table="results/hardness/{dataset}/human.parquet",
+        model=model_input,
+    output:
+        manifest="results/representations/{dataset}/{model}/p{prompt}/manifest.json",
+        features="results/representations/{dataset}/{model}/p{prompt}/features.npy",
+        mask="results/representations/{dataset}/{model}/p{prompt}/choice_mask.npy",
+    log:
+        "results/logs/extract_hidden_states/{dataset}/{model}/p{prompt}.log",
+    benchmark:
+        "results/benchmarks/extract_hidden_states/{dataset}/{model}/p{prompt}.tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=model_mem_mb,
+        runtime=model_runtime,
+        gpu=model_gpus,
+    params:
+        registry=model_registry,
+        out_dir=lambda wc: f"results/representations/{wc.dataset}/{wc.model}/p{wc.prompt}",
+    script:
+        "../workflow/scripts/extract_hidden_states.py"

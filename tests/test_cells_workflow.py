@@ -23,6 +23,7 @@ RQ2_FIGURES = [
     "fig-acc-vs-test-hardness",
     "fig-third-grade-to-college",
 ]
+HIDDEN = "results/representations/strategyqa/tiny/p0306/manifest.json"
 RQ2_TABLES = ["tab-sgr", "tab-sgr-pairwise", "tab-sgr-vs-paper"]
 
 
@@ -72,7 +73,7 @@ def finished_run(tmp_path_factory):
     cfg_path = base / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(tiny_config(model_dir)))
     work = base / "work"
-    smk(work, "--cores", "2", configfile=cfg_path, snakefile=repo / "Snakefile")
+    smk(work, "--cores", "2", "all", HIDDEN, configfile=cfg_path, snakefile=repo / "Snakefile")
     return repo, work, cfg_path
 
 
@@ -179,3 +180,12 @@ def test_changing_one_dataset_reruns_only_its_cells(finished_run):
     assert cell_jobs and all("results/cells/strategyqa/" in ln for ln in cell_jobs), cell_jobs
     assert "dataset=arc" not in out and "run_transfer_cell" not in out
     assert "fig_e2h_main" in out and "fig_third_grade_to_college" not in out
+
+
+def test_hidden_states_are_cached_with_a_manifest(finished_run):
+    from e2h.hidden_states import load_hidden_states
+
+    _, work, _ = finished_run
+    features, mask, manifest = load_hidden_states(work / Path(HIDDEN).parent, verify=True)
+    assert features.shape[:2] == mask.shape == (2290, 2)
+    assert manifest["prompt_id"] == "0306" and mask.all()
