@@ -53,6 +53,8 @@ rule write_provenance:
         "results/provenance.json",
     log:
         "results/logs/write_provenance.log",
+    benchmark:
+        "results/benchmarks/write_provenance.tsv"
     localrule: True
     conda:
         "../envs/data.yaml"

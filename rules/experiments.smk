@@ -83,6 +83,8 @@ rule benchmark_scoring:
         per_item="results/benchmarks/scoring/{model}_logprobs.csv",
     log:
         "results/logs/benchmark_scoring/{model}.log",
+    benchmark:
+        "results/benchmarks/benchmark_scoring/{model}.tsv"
     conda:
         "../envs/gpu.yaml"
     threads: 2

@@ -10,6 +10,8 @@ rule tab_datasets:
         tex="results/tables/tab-datasets.tex",
     log:
         "results/logs/tab_datasets.log",
+    benchmark:
+        "results/benchmarks/tab_datasets.tsv"
     localrule: True
     conda:
         "../envs/plot.yaml"
@@ -32,6 +34,8 @@ rule tab_cutoffs:
         tex="results/tables/tab-cutoffs.tex",
     log:
         "results/logs/tab_cutoffs.log",
+    benchmark:
+        "results/benchmarks/tab_cutoffs.tsv"
     localrule: True
     conda:
         "../envs/plot.yaml"
@@ -52,6 +56,8 @@ rule fig_hardness_histograms:
         data="results/figure_data/fig-hardness-histograms.csv",
     log:
         "results/logs/fig_hardness_histograms.log",
+    benchmark:
+        "results/benchmarks/fig_hardness_histograms.tsv"
     localrule: True
     conda:
         "../envs/plot.yaml"
@@ -75,6 +81,8 @@ rule fig_hardness_correlations:
         data="results/figure_data/fig-hardness-correlations.csv",
     log:
         "results/logs/fig_hardness_correlations.log",
+    benchmark:
+        "results/benchmarks/fig_hardness_correlations.tsv"
     localrule: True
     conda:
         "../envs/plot.yaml"

@@ -11,6 +11,8 @@ rule fig_e2h_main:
         data="results/figure_data/fig-e2h-main.csv",
     log:
         "results/logs/fig_e2h_main.log",
+    benchmark:
+        "results/benchmarks/fig_e2h_main.tsv"
     localrule: True
     conda:
         "../envs/plot.yaml"
@@ -40,6 +42,8 @@ rule fig_e2h_all_test:
         data="results/figure_data/fig-e2h-all-test.csv",
     log:
         "results/logs/fig_e2h_all_test.log",
+    benchmark:
+        "results/benchmarks/fig_e2h_all_test.tsv"
     localrule: True
     conda:
         "../envs/plot.yaml"
@@ -69,6 +73,8 @@ rule fig_acc_vs_test_hardness:
         data="results/figure_data/fig-acc-vs-test-hardness.csv",
     log:
         "results/logs/fig_acc_vs_test_hardness.log",
+    benchmark:
+        "results/benchmarks/fig_acc_vs_test_hardness.tsv"
     localrule: True
     conda:
         "../envs/plot.yaml"
@@ -92,6 +98,8 @@ rule fig_third_grade_to_college:
         data="results/figure_data/fig-third-grade-to-college.csv",
     log:
         "results/logs/fig_third_grade_to_college.log",
+    benchmark:
+        "results/benchmarks/fig_third_grade_to_college.tsv"
     localrule: True
     conda:
         "../envs/plot.yaml"

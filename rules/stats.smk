@@ -66,6 +66,8 @@ rule tab_sgr_vs_paper:
         tex="results/tables/tab-sgr-vs-paper.tex",
     log:
         "results/logs/tab_sgr_vs_paper.log",
+    benchmark:
+        "results/benchmarks/tab_sgr_vs_paper.tsv"
     localrule: True
     conda:
         "../envs/stats.yaml"
