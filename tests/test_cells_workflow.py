@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -120,6 +121,10 @@ def test_predictions_carry_every_cell_field_and_train_items_are_not_tested(finis
 def test_cells_are_deterministic(finished_run, tmp_path):
     repo, work, cfg = finished_run
     target = next((work / "results/cells/arc").rglob("hard-n2/*/predictions.parquet"))
+    record = target.with_name("cell.json")
+    keep = {p: tmp_path / p.name for p in (target, record)}
+    for src, dst in keep.items():
+        shutil.copy2(src, dst)
     before = pd.read_parquet(target)
     smk(
         work,
@@ -131,7 +136,16 @@ def test_cells_are_deterministic(finished_run, tmp_path):
         snakefile=repo / "Snakefile",
     )
     after = pd.read_parquet(target)
-    pd.testing.assert_frame_equal(before, after)
+    for src, dst in keep.items():  # leave the finished run as it was for the other tests
+        shutil.copy2(dst, src)
+    # Same draws, same items, same predictions; scores agree to float32 round-off (the
+    # rerun can differ in the last digits, see the closing note on CPU reproducibility).
+    exact = ["id", "resample", "pred", "correct", "train_ids_sha", "n_demos"]
+    pd.testing.assert_frame_equal(before[exact], after[exact])
+    for col in ["logprobs", "probs"]:
+        a = np.concatenate(before[col].map(np.asarray).to_list())
+        b = np.concatenate(after[col].map(np.asarray).to_list())
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def _planned_rules(work: Path, repo: Path, cfg: Path) -> dict[str, int]:

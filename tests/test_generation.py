@@ -26,13 +26,14 @@ def test_cached_equals_transformers_generate(tiny):  # noqa: F811
     items, demos = _yesno(toy_items(5)), _yesno(toy_items(3, offset=40))
     prompts = build_prompts(items, demos, "0305", tok, reserve_tokens=12)
     fast = generate_texts(model, tok, prompts, 12, batch_size=3, stop=None, progress=False)
-    plain = generate_texts(model, tok, prompts, 12, batch_size=2, stop=None,
-                           use_prefix_cache=False, progress=False)
+    plain = generate_texts(
+        model, tok, prompts, 12, batch_size=2, stop=None, use_prefix_cache=False, progress=False
+    )
     assert fast == plain
     for p, text in zip(prompts[:2], fast[:2], strict=True):
         x = tok(p.text, return_tensors="pt")
         g = model.generate(**x, max_new_tokens=12, do_sample=False, pad_token_id=tok.pad_token_id)
-        assert text == tok.decode(g[0, x["input_ids"].shape[1]:], skip_special_tokens=True)
+        assert text == tok.decode(g[0, x["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
 def _forced(model, tok, text):
@@ -66,12 +67,22 @@ def test_generate_answers_frame(tiny, monkeypatch):  # noqa: F811
     items, demos = _yesno(toy_items(4)), _yesno(toy_items(2, offset=40))
     import e2h.generation as gen
 
-    canned = iter(["Facts. So the answer is yes\n\nQ: next", "so the answer is no.", "rambling",
-                   "The answer is yes"])
-    monkeypatch.setattr(gen, "generate_texts",
-                        lambda *a, **k: [gen._cut(next(canned), gen.STOP)[0] for _ in range(4)])
-    df = generate_answers(model, tok, items, demos, "0305", "yesno", 30, model_key="tiny",
-                          seed=1, progress=False)
+    canned = iter(
+        [
+            "Facts. So the answer is yes\n\nQ: next",
+            "so the answer is no.",
+            "rambling",
+            "The answer is yes",
+        ]
+    )
+    monkeypatch.setattr(
+        gen,
+        "generate_texts",
+        lambda *a, **k: [gen._cut(next(canned), gen.STOP)[0] for _ in range(4)],
+    )
+    df = generate_answers(
+        model, tok, items, demos, "0305", "yesno", 30, model_key="tiny", seed=1, progress=False
+    )
     assert [None if pd.isna(x) else x for x in df["pred"]] == ["yes", "no", None, "yes"]
     assert list(df["correct"]) == [True, True, False, False]
     assert list(df["invalid"]) == [False, False, True, False]

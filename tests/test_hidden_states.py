@@ -43,12 +43,20 @@ def test_features_layers_padding_and_manifest(four_layer, tmp_path):
     model, tok = four_layer
     items = toy_items(7)
     tok.padding_side = "left"
-    man = extract_hidden_states(model, tok, items, "0040", tmp_path / "left", batch_size=4,
-                                model_info={"model_key": "tiny4", "hub_id": "x/y"},
-                                progress=False)
+    man = extract_hidden_states(
+        model,
+        tok,
+        items,
+        "0040",
+        tmp_path / "left",
+        batch_size=4,
+        model_info={"model_key": "tiny4", "hub_id": "x/y"},
+        progress=False,
+    )
     tok.padding_side = "right"
-    extract_hidden_states(model, tok, items, "0040", tmp_path / "right", batch_size=3,
-                          progress=False)
+    extract_hidden_states(
+        model, tok, items, "0040", tmp_path / "right", batch_size=3, progress=False
+    )
     f_left, m_left, manifest = load_hidden_states(tmp_path / "left", verify=True)
     f_right, m_right, _ = load_hidden_states(tmp_path / "right", verify=True)
     assert isinstance(f_left, np.memmap)

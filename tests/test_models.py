@@ -33,8 +33,14 @@ def test_validate_registry_defaults_and_errors(tiny_registry):  # noqa: F811
     with pytest.raises(ValueError) as err:
         validate_registry(bad)
     msg = str(err.value)
-    for fragment in ("models.a.precision", "models.b: needs at least one", "models.c.batch_size",
-                     "models.c.padding_side", "unknown field 'precison'", "models.e.gguf"):
+    for fragment in (
+        "models.a.precision",
+        "models.b: needs at least one",
+        "models.c.batch_size",
+        "models.c.padding_side",
+        "unknown field 'precison'",
+        "models.e.gguf",
+    ):
         assert fragment in msg
 
 
@@ -85,8 +91,11 @@ def test_bitsandbytes_missing(tiny_registry, monkeypatch):  # noqa: F811
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "bitsandbytes" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "bitsandbytes" else real(name, *a),
+    )
     reg = {"big": {**tiny_registry["tiny"], "precision": "int8"}}
     with pytest.raises(ModelLoadError, match="bitsandbytes"):
         load_model("big", reg)
@@ -99,8 +108,13 @@ def test_hub_model_missing_offline(tmp_path, monkeypatch):
     with pytest.raises(ModelLoadError) as err:
         load_model("llama", reg)
     msg = str(err.value)
-    for fragment in ("meta-llama/Llama-2-7b-hf", "huggingface-cli login", "HF_TOKEN",
-                     "HF_HOME", "local_path"):
+    for fragment in (
+        "meta-llama/Llama-2-7b-hf",
+        "huggingface-cli login",
+        "HF_TOKEN",
+        "HF_HOME",
+        "local_path",
+    ):
         assert fragment in msg
 
 

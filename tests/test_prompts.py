@@ -19,8 +19,14 @@ from tests.tiny_model import one_thread, tiny_model_dir, toy_items  # noqa: F401
 
 
 def _item(**kw):
-    base = {"id": "x", "question": "What is 2+2?", "choices": ["3", "4", "5", "22"],
-            "label_idx": 1, "answer_text": "4", "reasoning": "Two plus two is four."}
+    base = {
+        "id": "x",
+        "question": "What is 2+2?",
+        "choices": ["3", "4", "5", "22"],
+        "label_idx": 1,
+        "answer_text": "4",
+        "reasoning": "Two plus two is four.",
+    }
     base.update(kw)
     return pd.Series(base)
 
@@ -43,8 +49,13 @@ def test_letters_follow_choice_count(n):
 
 
 def test_0306_and_0305():
-    item = _item(choices=["yes", "no"], label_idx=0, answer_text="yes",
-                 question="Is water wet?", reasoning="Water makes things wet.")
+    item = _item(
+        choices=["yes", "no"],
+        label_idx=0,
+        answer_text="yes",
+        question="Is water wet?",
+        reasoning="Water makes things wet.",
+    )
     assert format_context(item, "0306") == "Q: Is water wet?\nA:"
     assert format_demonstration(item, "0306") == "Q: Is water wet?\nA: yes"
     assert format_demonstration(item, "0305") == (
@@ -58,8 +69,10 @@ def test_5305_instruction():
     t = get_template("5305")
     assert t.instruction == INSTRUCTION_5
     assert INSTRUCTION_5.startswith("This worksheet contain math word problems.")
-    assert "A: Let's think step by step.\n1. [step one]\n2. [step two]\n...\nN. [last step]\n" \
+    assert (
+        "A: Let's think step by step.\n1. [step one]\n2. [step two]\n...\nN. [last step]\n"
         in INSTRUCTION_5
+    )
     assert INSTRUCTION_5.endswith("Therefore, the answer is [answer here]\n\nNow you try!\n")
     assert build_prefix([], "5305") == INSTRUCTION_5 + "\n"
     assert get_template(305).prompt_id == "0305"
@@ -101,8 +114,9 @@ def test_length_limit_drops_demos_then_shortens_question(tiny_model_dir):  # noq
     long_item = items.head(1).copy()
     long_item.at[0, "question"] = " ".join(["water energy heat"] * 60) + " final words?"
     row = long_item.iloc[0]
-    floor = len(tok(format_context(row, "0040", "") + max(continuations(row), key=len))
-                ["input_ids"])
+    floor = len(
+        tok(format_context(row, "0040", "") + max(continuations(row), key=len))["input_ids"]
+    )
     limit = floor + 12
     p = build_prompts(long_item, None, "0040", tok, max_length=limit)[0]
     assert p.question_truncated and p.truncated

@@ -12,8 +12,9 @@ from e2h.sampling import ANY_MEASURE, EmptySplitError, capped_test_sample, draw_
 def table() -> pd.DataFrame:
     ids = [f"q{i:03d}" for i in range(300)]
     levels = ["easy"] * 120 + ["medium"] * 100 + ["hard"] * 80
-    return pd.DataFrame({"id": ids, "probing": [i % 10 != 0 for i in range(300)],
-                         "m_level": levels})
+    return pd.DataFrame(
+        {"id": ids, "probing": [i % 10 != 0 for i in range(300)], "m_level": levels}
+    )
 
 
 def test_training_sets_are_nested_and_disjoint_from_test(table):

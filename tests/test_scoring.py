@@ -34,16 +34,16 @@ def test_fast_equals_naive(tiny, data, k):  # noqa: F811
     model, tok = tiny
     items, demos = data
     d = None if k == 0 else demos.head(k)
-    fast = score_choices(model, tok, items, d, "0040", batch_size=8, model_key="tiny",
-                         seed=3, progress=False)
+    fast = score_choices(
+        model, tok, items, d, "0040", batch_size=8, model_key="tiny", seed=3, progress=False
+    )
     ref = score_choices_naive(model, tok, items, d, "0040", model_key="tiny", seed=3)
     assert max_abs_diff(fast["logprobs"], ref["logprobs"]) <= TOL
     assert (fast["pred"] == ref["pred"]).all()
     assert list(fast["id"]) == list(items["id"])
     assert fast.attrs["params"]["n_items_cached"] == len(items)
     assert set(fast["n_choices"]) == {3, 4, 5}
-    assert (fast[["model", "prompt_id", "k", "seed"]].iloc[0].tolist()
-            == ["tiny", "0040", k, 3])
+    assert fast[["model", "prompt_id", "k", "seed"]].iloc[0].tolist() == ["tiny", "0040", k, 3]
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +59,16 @@ def three_shot(tiny, data):  # noqa: F811
 def test_layouts_and_switches(tiny, three_shot, layout, cache, share):  # noqa: F811
     model, tok = tiny
     prompts, ref = three_shot
-    got, stats = sum_logprobs_fast(model, tok, prompts, batch_size=5, layout=layout,
-                                   use_prefix_cache=cache, share_context=share,
-                                   progress=False)
+    got, stats = sum_logprobs_fast(
+        model,
+        tok,
+        prompts,
+        batch_size=5,
+        layout=layout,
+        use_prefix_cache=cache,
+        share_context=share,
+        progress=False,
+    )
     assert stats["layout"] == layout
     assert max_abs_diff(got, ref) <= TOL
 

@@ -40,8 +40,14 @@ def corpus(n: int = 400) -> list[str]:
     return texts
 
 
-def build_tiny(out_dir: str | Path, vocab_size: int = 300, seed: int = 0,
-               padding_side: str = "left", with_pad: bool = True, layers: int = 2) -> Path:
+def build_tiny(
+    out_dir: str | Path,
+    vocab_size: int = 300,
+    seed: int = 0,
+    padding_side: str = "left",
+    with_pad: bool = True,
+    layers: int = 2,
+) -> Path:
     """Train the BPE tokenizer and save a seeded random 2-layer Llama into ``out_dir``."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -61,13 +67,24 @@ def build_tiny(out_dir: str | Path, vocab_size: int = 300, seed: int = 0,
     bpe.train_from_iterator(corpus(), trainer)
     kwargs = {"pad_token": "<pad>"} if with_pad else {}
     tok = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
-        padding_side=padding_side, model_max_length=2048, **kwargs,
+        tokenizer_object=bpe,
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        padding_side=padding_side,
+        model_max_length=2048,
+        **kwargs,
     )
     cfg = LlamaConfig(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=layers,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
     )
     gen = torch.Generator().manual_seed(seed)
@@ -89,21 +106,24 @@ def toy_items(n: int = 12, offset: int = 0) -> pd.DataFrame:
         choices = []
         for j in range(n_choices):
             length = 1 + (i * 3 + j * 5) % 9  # 1..9 words
-            choices.append(" ".join(WORDS[(i + j * 11 + t * 3) % len(WORDS)]
-                                    for t in range(length)))
+            choices.append(
+                " ".join(WORDS[(i + j * 11 + t * 3) % len(WORDS)] for t in range(length))
+            )
         if i % 4 == 0:
             choices[0] = WORDS[i % len(WORDS)]  # one-word choice
         q_len = 6 + (i * 5) % 20
         question = " ".join(WORDS[(i * 2 + t * 7) % len(WORDS)] for t in range(q_len)) + "?"
         label = (i * 7) % n_choices
-        rows.append({
-            "id": f"toy-{i}",
-            "question": question,
-            "choices": choices,
-            "label_idx": label,
-            "answer_text": choices[label],
-            "reasoning": " ".join(WORDS[(i + t) % len(WORDS)] for t in range(10)) + ".",
-        })
+        rows.append(
+            {
+                "id": f"toy-{i}",
+                "question": question,
+                "choices": choices,
+                "label_idx": label,
+                "answer_text": choices[label],
+                "reasoning": " ".join(WORDS[(i + t) % len(WORDS)] for t in range(10)) + ".",
+            }
+        )
     return pd.DataFrame(rows)
 
 

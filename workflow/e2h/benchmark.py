@@ -49,8 +49,12 @@ def load_items_jsonl(path: str | Path) -> pd.DataFrame:
 
 
 def lm_eval_scores(
-    model: Any, tokenizer: Any, items: pd.DataFrame, demos: pd.DataFrame | None,
-    prompt_id: str, max_length: int,
+    model: Any,
+    tokenizer: Any,
+    items: pd.DataFrame,
+    demos: pd.DataFrame | None,
+    prompt_id: str,
+    max_length: int,
 ) -> list[list[float]]:
     """Summed log-probs from lm-evaluation-harness's HFLM at batch size 1, same strings."""
     from lm_eval.api.instance import Instance
@@ -73,8 +77,11 @@ def lm_eval_scores(
 def _versions() -> dict[str, str]:
     import transformers
 
-    v = {"python": platform.python_version(), "torch": torch.__version__,
-         "transformers": transformers.__version__}
+    v = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
     try:
         import lm_eval
 
@@ -114,12 +121,14 @@ def run_benchmark(
         t0 = time.perf_counter()
         c0 = time.process_time()
         if name == "fast":
-            df = score_choices(model, tok, items, demos, prompt_id, batch_size=batch_size,
-                               max_length=max_length)
+            df = score_choices(
+                model, tok, items, demos, prompt_id, batch_size=batch_size, max_length=max_length
+            )
             scores[name] = [list(x) for x in df["logprobs"]]
         elif name == "naive":
-            df = score_choices_naive(model, tok, items, demos, prompt_id,
-                                     max_length=max_length, progress=True)
+            df = score_choices_naive(
+                model, tok, items, demos, prompt_id, max_length=max_length, progress=True
+            )
             scores[name] = [list(x) for x in df["logprobs"]]
         else:
             scores[name] = lm_eval_scores(model, tok, items, demos, prompt_id, max_length)
@@ -130,19 +139,21 @@ def run_benchmark(
     preds = {k: choice_softmax(v)[1].argmax(axis=1) for k, v in scores.items()}
     pairs = []
     for a, b in combinations(list(scores), 2):
-        pairs.append({
-            "engine_a": a,
-            "engine_b": b,
-            "wall_a_s": round(wall[a], 3),
-            "wall_b_s": round(wall[b], 3),
-            "ratio_b_over_a": round(wall[b] / wall[a], 3),
-            "cpu_a_s": round(cpu[a], 3),
-            "cpu_b_s": round(cpu[b], 3),
-            "cpu_ratio_b_over_a": round(cpu[b] / cpu[a], 3),
-            "max_abs_dlogprob": max_abs_diff(scores[a], scores[b]),
-            "pred_agreement": float(np.mean(preds[a] == preds[b])),
-            "identical_predictions": bool((preds[a] == preds[b]).all()),
-        })
+        pairs.append(
+            {
+                "engine_a": a,
+                "engine_b": b,
+                "wall_a_s": round(wall[a], 3),
+                "wall_b_s": round(wall[b], 3),
+                "ratio_b_over_a": round(wall[b] / wall[a], 3),
+                "cpu_a_s": round(cpu[a], 3),
+                "cpu_b_s": round(cpu[b], 3),
+                "cpu_ratio_b_over_a": round(cpu[b] / cpu[a], 3),
+                "max_abs_dlogprob": max_abs_diff(scores[a], scores[b]),
+                "pred_agreement": float(np.mean(preds[a] == preds[b])),
+                "identical_predictions": bool((preds[a] == preds[b]).all()),
+            }
+        )
     prompts = build_prompts(items, demos, prompt_id, tok, max_length)
     n_tok = [len(tok(p.text + max(p.continuations, key=len))["input_ids"]) for p in prompts]
     result = {
@@ -172,8 +183,9 @@ def run_benchmark(
         rows = []
         for i, iid in enumerate(items["id"]):
             for j in range(len(items["choices"].iloc[i])):
-                rows.append({"id": iid, "choice": j,
-                             **{f"logprob_{k}": v[i][j] for k, v in scores.items()}})
+                rows.append(
+                    {"id": iid, "choice": j, **{f"logprob_{k}": v[i][j] for k, v in scores.items()}}
+                )
         Path(per_item_csv).parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(rows).to_csv(per_item_csv, index=False)
     return result

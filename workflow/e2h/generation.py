@@ -86,9 +86,13 @@ def _greedy_cached(
         ids[r, : len(s)] = torch.tensor(s)
         mask[r, p : p + len(s)] = 1
     cache = _expanded_cache(kv, n) if kv is not None and p > 0 else DynamicCache()
-    o = dec(input_ids=ids.to(dev), attention_mask=mask.to(dev),
-            position_ids=(p + torch.arange(t1))[None].expand(n, -1).to(dev),
-            past_key_values=cache, use_cache=True)
+    o = dec(
+        input_ids=ids.to(dev),
+        attention_mask=mask.to(dev),
+        position_ids=(p + torch.arange(t1))[None].expand(n, -1).to(dev),
+        past_key_values=cache,
+        use_cache=True,
+    )
     last = torch.tensor([len(s) - 1 for s in segs], device=o.last_hidden_state.device)
     h = o.last_hidden_state[torch.arange(n, device=last.device), last]
     cache = o.past_key_values
@@ -116,10 +120,16 @@ def _greedy_cached(
             tok = [tok[q] for q in keep]
             active = [active[q] for q in keep]
         x = torch.tensor(tok, dtype=torch.long, device=dev)[:, None]
-        mask = torch.cat([mask, torch.ones((len(active), 1), dtype=mask.dtype,
-                                           device=mask.device)], dim=1)
-        o = dec(input_ids=x, attention_mask=mask, position_ids=next_pos[:, None].to(dev),
-                past_key_values=cache, use_cache=True)
+        mask = torch.cat(
+            [mask, torch.ones((len(active), 1), dtype=mask.dtype, device=mask.device)], dim=1
+        )
+        o = dec(
+            input_ids=x,
+            attention_mask=mask,
+            position_ids=next_pos[:, None].to(dev),
+            past_key_values=cache,
+            use_cache=True,
+        )
         cache = o.past_key_values
         h = o.last_hidden_state[:, -1]
         next_pos = next_pos + 1
@@ -128,7 +138,11 @@ def _greedy_cached(
 
 @torch.inference_mode()
 def _greedy_plain(
-    model: Any, tokenizer: Any, texts: Sequence[str], max_new_tokens: int, stop: str | None,
+    model: Any,
+    tokenizer: Any,
+    texts: Sequence[str],
+    max_new_tokens: int,
+    stop: str | None,
 ) -> list[list[int]]:
     """Fallback: transformers' batched ``generate`` with left padding and a stop string."""
     side = tokenizer.padding_side
@@ -138,13 +152,17 @@ def _greedy_plain(
     finally:
         tokenizer.padding_side = side
     dev = _input_device(model)
-    kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": False,
-                              "pad_token_id": tokenizer.pad_token_id}
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": max_new_tokens,
+        "do_sample": False,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
     if stop:
         kwargs.update(stop_strings=[stop], tokenizer=tokenizer)
-    gen = model.generate(input_ids=enc["input_ids"].to(dev),
-                         attention_mask=enc["attention_mask"].to(dev), **kwargs)
-    new = gen[:, enc["input_ids"].shape[1]:].cpu().tolist()
+    gen = model.generate(
+        input_ids=enc["input_ids"].to(dev), attention_mask=enc["attention_mask"].to(dev), **kwargs
+    )
+    new = gen[:, enc["input_ids"].shape[1] :].cpu().tolist()
     pad = tokenizer.pad_token_id
     return [[t for t in row if t != pad] for row in new]
 
@@ -185,11 +203,13 @@ def generate_texts(
         for start in range(0, len(members), bs):
             batch = members[start : start + bs]
             if plain:
-                gen = _greedy_plain(model, tokenizer, [prompts[i].text for i in batch],
-                                    max_new_tokens, stop)
+                gen = _greedy_plain(
+                    model, tokenizer, [prompts[i].text for i in batch], max_new_tokens, stop
+                )
             else:
-                gen = _greedy_cached(model, tokenizer, [seqs[i] for i in batch], p, kv,
-                                     max_new_tokens, stop, eos)
+                gen = _greedy_cached(
+                    model, tokenizer, [seqs[i] for i in batch], p, kv, max_new_tokens, stop, eos
+                )
             for i, g in zip(batch, gen, strict=True):
                 texts[i] = _cut(tokenizer.decode(g, skip_special_tokens=True), stop)[0]
             bar.update(len(batch))
@@ -223,29 +243,49 @@ def generate_answers(
     if items["id"].duplicated().any():
         raise ValueError("item ids must be unique")
     k = 0 if demonstrations is None else len(demonstrations)
-    prompts = build_prompts(items, demonstrations, prompt_id, tokenizer, max_length,
-                            reserve_tokens=max_new_tokens)
-    texts = generate_texts(model, tokenizer, prompts, max_new_tokens, batch_size, stop,
-                           use_prefix_cache, progress,
-                           desc=f"generate {model_key or ''} {prompt_id} k={k}".strip())
+    prompts = build_prompts(
+        items, demonstrations, prompt_id, tokenizer, max_length, reserve_tokens=max_new_tokens
+    )
+    texts = generate_texts(
+        model,
+        tokenizer,
+        prompts,
+        max_new_tokens,
+        batch_size,
+        stop,
+        use_prefix_cache,
+        progress,
+        desc=f"generate {model_key or ''} {prompt_id} k={k}".strip(),
+    )
     rows = []
     for p, text, gold in zip(prompts, texts, items["answer_text"], strict=True):
         pred = extract_answer(text, kind)  # type: ignore[arg-type]
-        rows.append({
-            "id": p.item_id,
-            "generation": text,
-            "pred": pred,
-            "gold": str(gold),
-            "correct": answers_match(pred, str(gold), kind),  # type: ignore[arg-type]
-            "invalid": pred is None,
-            "n_demos": p.n_demos,
-            "truncated": p.truncated,
-        })
+        rows.append(
+            {
+                "id": p.item_id,
+                "generation": text,
+                "pred": pred,
+                "gold": str(gold),
+                "correct": answers_match(pred, str(gold), kind),  # type: ignore[arg-type]
+                "invalid": pred is None,
+                "n_demos": p.n_demos,
+                "truncated": p.truncated,
+            }
+        )
     df = pd.DataFrame(rows)
-    for key, value in (("model", model_key), ("prompt_id", str(prompt_id)), ("k", k),
-                       ("seed", seed)):
+    for key, value in (
+        ("model", model_key),
+        ("prompt_id", str(prompt_id)),
+        ("k", k),
+        ("seed", seed),
+    ):
         df[key] = value
-    df.attrs["params"] = {"model": model_key, "prompt_id": str(prompt_id), "k": k, "seed": seed,
-                          "n_truncated": sum(p.truncated for p in prompts),
-                          "invalid_rate": float(df["invalid"].mean()) if len(df) else 0.0}
+    df.attrs["params"] = {
+        "model": model_key,
+        "prompt_id": str(prompt_id),
+        "k": k,
+        "seed": seed,
+        "n_truncated": sum(p.truncated for p in prompts),
+        "invalid_rate": float(df["invalid"].mean()) if len(df) else 0.0,
+    }
     return df

@@ -108,8 +108,9 @@ def extract_hidden_states(
     dec = _decoder(model)
     with_pos = _accepts(dec, "position_ids")
     bs = max(1, int(batch_size))
-    for start in tqdm(range(0, len(order), bs), desc=f"hidden {prompt_id}", unit="batch",
-                      disable=not progress):
+    for start in tqdm(
+        range(0, len(order), bs), desc=f"hidden {prompt_id}", unit="batch", disable=not progress
+    ):
         batch = [seqs[s] for s in order[start : start + bs]]
         t = max(len(x) for _, _, x in batch)
         ids = torch.full((len(batch), t), pad_id, dtype=torch.long)
@@ -127,19 +128,28 @@ def extract_hidden_states(
             raise RuntimeError(f"expected {n_layers + 1} hidden states, got {len(hs)}")
         idx = last_token_index(am).to(hs[mid].device)
         rows = torch.arange(len(batch), device=hs[mid].device)
-        vec = torch.cat([hs[mid][rows, idx].float(), hs[last][rows, idx.to(hs[last].device)]
-                         .float().to(hs[mid].device)], dim=1).cpu().numpy()
+        vec = (
+            torch.cat(
+                [
+                    hs[mid][rows, idx].float(),
+                    hs[last][rows, idx.to(hs[last].device)].float().to(hs[mid].device),
+                ],
+                dim=1,
+            )
+            .cpu()
+            .numpy()
+        )
         if feats is None:
             d = vec.shape[1] // 2
-            feats = np.lib.format.open_memmap(out / FEATURES, mode="w+", dtype=dtype,
-                                              shape=(n_items, width, 2 * d))
+            feats = np.lib.format.open_memmap(
+                out / FEATURES, mode="w+", dtype=dtype, shape=(n_items, width, 2 * d)
+            )
             feats[:] = 0
         for r, (i, j, _) in enumerate(batch):
             feats[i, j] = vec[r]
             mask[i, j] = True
     if feats is None:
-        feats = np.lib.format.open_memmap(out / FEATURES, mode="w+", dtype=dtype,
-                                          shape=(0, 0, 0))
+        feats = np.lib.format.open_memmap(out / FEATURES, mode="w+", dtype=dtype, shape=(0, 0, 0))
         d = 0
     feats.flush()
     del feats

@@ -77,3 +77,30 @@ def write_cell(
         len(predictions),
         summary.to_string(index=False),
     )
+
+
+def run_prompting_job(
+    smk: Any, model_key: str, score, summary_table: pd.DataFrame, measure: str
+) -> None:
+    """The shared body of the cell rules: threads, model, scoring, summary, outputs.
+
+    ``score(model, tokenizer, batch_size, max_length)`` returns the predictions frame.
+    """
+    started = time.time()
+    set_threads(smk.threads)
+    model, tokenizer = load_registered_model(model_key, smk.params.registry, smk.input.model)
+    entry = smk.params.registry[model_key]
+    pred = score(model, tokenizer, entry.get("batch_size", 8), entry.get("max_length", 2048))
+    from e2h.cells import summarise_cell
+
+    write_cell(
+        pred,
+        summarise_cell(pred, summary_table, measure),
+        dict(smk.params.spec),
+        smk.output.predictions,
+        smk.output.cell,
+        smk.params.registry,
+        smk.input.model,
+        started,
+        smk.config,
+    )

@@ -257,16 +257,28 @@ def check_hub_access(key: str, hub_id: str, revision: str | None = None) -> None
     try:
         hf_hub_download(hub_id, "config.json", revision=revision)
     except GatedRepoError as exc:
-        raise ModelLoadError(_hub_message(key, hub_id, revision, "the repository is gated "
-                                          "and no accepted token was found")) from exc
+        raise ModelLoadError(
+            _hub_message(
+                key, hub_id, revision, "the repository is gated and no accepted token was found"
+            )
+        ) from exc
     except RepositoryNotFoundError as exc:
-        raise ModelLoadError(_hub_message(key, hub_id, revision, "repository not found "
-                                          "(or private/gated without a token)")) from exc
+        raise ModelLoadError(
+            _hub_message(
+                key, hub_id, revision, "repository not found (or private/gated without a token)"
+            )
+        ) from exc
     except RevisionNotFoundError as exc:
         raise ModelLoadError(_hub_message(key, hub_id, revision, "revision not found")) from exc
     except LocalEntryNotFoundError as exc:
-        raise ModelLoadError(_hub_message(key, hub_id, revision, "not in the local cache and "
-                                          "the hub is unreachable or HF_HUB_OFFLINE=1")) from exc
+        raise ModelLoadError(
+            _hub_message(
+                key,
+                hub_id,
+                revision,
+                "not in the local cache and the hub is unreachable or HF_HUB_OFFLINE=1",
+            )
+        ) from exc
     except OSError as exc:
         raise ModelLoadError(_hub_message(key, hub_id, revision, str(exc))) from exc
 
@@ -403,8 +415,9 @@ def load_model(
     return model, tokenizer
 
 
-def model_provenance(key: str, registry: Mapping[str, Any],
-                     converted_dir: str | Path | None = None) -> dict[str, Any]:
+def model_provenance(
+    key: str, registry: Mapping[str, Any], converted_dir: str | Path | None = None
+) -> dict[str, Any]:
     """What identifies the weights of a key (for manifests): source, hub id, revision."""
     entry = resolve_entry(key, registry)
     info: dict[str, Any] = {

@@ -73,3 +73,33 @@ LATEX_SYMBOLS = {
     "±": r"$\pm$",
     "ρ": r"$\rho$",
 }
+
+
+def labelled_bars(
+    ax, frame: pd.DataFrame, colours: list[str], error_bars: bool = False, fontsize: int = 8
+) -> None:
+    """Bars of ``frame['accuracy']`` (×100) with value labels, optional CI whiskers, and
+    y-limits computed from the data so no bar, label or whisker is clipped."""
+    import math
+
+    import numpy as np
+
+    x = np.arange(len(frame))
+    values = frame["accuracy"].to_numpy(dtype=float)
+    ax.bar(x, values, color=colours)
+    if error_bars:
+        ax.errorbar(
+            x,
+            values,
+            yerr=[values - frame["ci_low"], frame["ci_high"] - values],
+            fmt="none",
+            ecolor="black",
+            capsize=3,
+        )
+    for xi, value in zip(x, values, strict=True):
+        if np.isfinite(value):
+            ax.text(xi, value + 1, f"{value:.1f}", ha="center", va="bottom", fontsize=fontsize)
+    tops = np.r_[values, frame["ci_high"].to_numpy(dtype=float) if error_bars else [], 0.0]
+    top = np.nanmax(tops)
+    ax.set_ylim(0.0, min(100.0, max(10.0, math.ceil((top + 8) / 5) * 5)))
+    ax.set_xticks(x, frame["label"], fontsize=fontsize)

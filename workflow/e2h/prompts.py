@@ -179,9 +179,11 @@ def build_prompts(
     dropped from the end until it fits; if a zero-shot prompt still does not fit, the
     question is shortened from its start so that the answer cue survives (§6, D-14).
     """
-    demos = [] if demonstrations is None else [
-        format_demonstration(row, prompt_id) for _, row in demonstrations.iterrows()
-    ]
+    demos = (
+        []
+        if demonstrations is None
+        else [format_demonstration(row, prompt_id) for _, row in demonstrations.iterrows()]
+    )
     prefixes = [build_prefix(demos[:j], prompt_id) for j in range(len(demos) + 1)]
     budget = max_length - 1 - reserve_tokens
     out: list[BuiltPrompt] = []

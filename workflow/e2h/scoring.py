@@ -227,8 +227,7 @@ def _expanded_cache(kv: list[tuple[torch.Tensor, torch.Tensor]], rows: int) -> A
         return cache
     except (ImportError, AttributeError, TypeError):  # other transformers internals
         return DynamicCache(
-            ddp_cache_data=[(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1))
-                            for k, v in kv]
+            ddp_cache_data=[(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in kv]
         )
 
 
@@ -269,8 +268,9 @@ def _plan_units(items: Sequence[EncodedItem], share_context: bool) -> list[_Unit
             units.append(_Unit(it.index, js, p, s))
     for u in units:
         f = items[u.item].full
-        u.cost = (u.shared_end - u.prefix_len) + sum(max(0, len(f[j]) - 1 - u.shared_end)
-                                                      for j in u.choices)
+        u.cost = (u.shared_end - u.prefix_len) + sum(
+            max(0, len(f[j]) - 1 - u.shared_end) for j in u.choices
+        )
     return units
 
 
@@ -691,8 +691,12 @@ def score_choices(
         **stats,
     }
     if params["n_truncated"]:
-        log.warning("%d of %d prompts truncated to %d tokens", params["n_truncated"],
-                    len(prompts), max_length)
+        log.warning(
+            "%d of %d prompts truncated to %d tokens",
+            params["n_truncated"],
+            len(prompts),
+            max_length,
+        )
     return results_frame(items, prompts, scores, params)
 
 

@@ -24,9 +24,15 @@ def main(smk) -> None:
     easy = table[table["source_config"] == "ARC-Easy"].sort_values("id")
     items = easy[easy["source_split"] == "test"].head(smk.params.n_items).reset_index(drop=True)
     demos = easy[easy["source_split"] == "train"].head(smk.params.n_demos).reset_index(drop=True)
-    result = run_benchmark(smk.input.model, items, demos, prompt_id="0040",
-                           threads=smk.threads, engines=engines,
-                           per_item_csv=smk.output.per_item)
+    result = run_benchmark(
+        smk.input.model,
+        items,
+        demos,
+        prompt_id="0040",
+        threads=smk.threads,
+        engines=engines,
+        per_item_csv=smk.output.per_item,
+    )
     write_results(result, smk.output.json, smk.output.csv)
 
 

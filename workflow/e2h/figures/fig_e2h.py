@@ -11,11 +11,11 @@ import math
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from e2h.arms import accuracy_summary, arm_matrix
 from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
+from e2h.plotting import labelled_bars
 from e2h.seeds import rng
 
 ARM_LABELS = {"unsup": "Unsupervised", "easy": "Easy", "medium": "Medium", "hard": "Hard"}
@@ -72,12 +72,6 @@ def build(panels: list[Panel], level: str, draws: int, base_seed: int) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def data_limits(values: np.ndarray, lows: np.ndarray | None = None) -> tuple[float, float]:
-    """y-limits from the data (never clipping a bar, its label or its interval)."""
-    top = np.nanmax(values) if lows is None else np.nanmax(np.r_[values, lows])
-    return 0.0, min(100.0, max(10.0, math.ceil((top + 8) / 5) * 5))
-
-
 def draw(data: pd.DataFrame, title: str, error_bars: bool = False, ncols: int = 3) -> plt.Figure:
     panels = list(dict.fromkeys(data["panel"]))
     nrows = math.ceil(len(panels) / ncols)
@@ -87,26 +81,10 @@ def draw(data: pd.DataFrame, title: str, error_bars: bool = False, ncols: int = 
     colours = {"Unsupervised": "#8c8c8c", "Easy": "#55a868", "Medium": "#dd8452", "Hard": "#c44e52"}
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = data[data["panel"] == panel]
-        x = np.arange(len(d))
-        ax.bar(x, d["accuracy"], color=[colours[lbl] for lbl in d["label"]])
-        if error_bars:
-            ax.errorbar(
-                x,
-                d["accuracy"],
-                yerr=[d["accuracy"] - d["ci_low"], d["ci_high"] - d["accuracy"]],
-                fmt="none",
-                ecolor="black",
-                capsize=3,
-            )
-        for xi, value in zip(x, d["accuracy"], strict=True):
-            if np.isfinite(value):
-                ax.text(xi, value + 1, f"{value:.1f}", ha="center", va="bottom", fontsize=8)
-        hi = d["ci_high"].to_numpy() if error_bars else None
-        ax.set_ylim(*data_limits(d["accuracy"].to_numpy(), hi))
+        labelled_bars(ax, d, [colours[lbl] for lbl in d["label"]], error_bars)
         chance = CHANCE.get(d["dataset"].iloc[0])
         if chance:
             ax.axhline(chance, ls="--", lw=0.8, color="black")
-        ax.set_xticks(x, d["label"], fontsize=8)
         ax.set_title(panel, fontsize=10)
         ax.set_ylabel("Accuracy (%)")
     for ax in axes.flat[len(panels) :]:

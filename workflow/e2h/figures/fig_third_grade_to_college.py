@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from e2h.arms import accuracy_summary, arm_matrix
-from e2h.figures.fig_e2h import data_limits
+from e2h.plotting import labelled_bars
 from e2h.seeds import rng
 from e2h.transfer import LABELS
 
@@ -35,26 +34,8 @@ def build(preds: dict[str, pd.DataFrame], draws: int, base_seed: int, model: str
 
 def draw(data: pd.DataFrame, error_bars: bool = False) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
-    x = np.arange(len(data))
-    ax.bar(x, data["accuracy"], color=COLOURS[: len(data)])
-    if error_bars:
-        ax.errorbar(
-            x,
-            data["accuracy"],
-            yerr=[data["accuracy"] - data["ci_low"], data["ci_high"] - data["accuracy"]],
-            fmt="none",
-            ecolor="black",
-            capsize=3,
-        )
-    for xi, value in zip(x, data["accuracy"], strict=True):
-        ax.text(xi, value + 1, f"{value:.1f}", ha="center", va="bottom", fontsize=9)
-    ax.set_ylim(
-        *data_limits(
-            data["accuracy"].to_numpy(), data["ci_high"].to_numpy() if error_bars else None
-        )
-    )
+    labelled_bars(ax, data, COLOURS[: len(data)], error_bars, fontsize=9)
     ax.axhline(25, ls="--", lw=0.8, color="black")
-    ax.set_xticks(x, data["label"])
     ax.set_xlabel("Train Data")
     ax.set_ylabel("Accuracy (%)")
     ax.set_title(f"Accuracy on College STEM Questions ({data['model'].iloc[0]})")
