@@ -56,7 +56,8 @@ def three_shot(tiny, data):  # noqa: F811
 
 @pytest.mark.parametrize("layout", ["packed", "staged"])
 @pytest.mark.parametrize("cache,share", [(True, True), (False, True), (True, False)])
-def test_layouts_and_switches(tiny, three_shot, layout, cache, share):  # noqa: F811
+@pytest.mark.parametrize("prefix_attention", ["shared", "expanded"])
+def test_layouts_and_switches(tiny, three_shot, layout, cache, share, prefix_attention):  # noqa: F811
     model, tok = tiny
     prompts, ref = three_shot
     got, stats = sum_logprobs_fast(
@@ -67,10 +68,43 @@ def test_layouts_and_switches(tiny, three_shot, layout, cache, share):  # noqa: 
         layout=layout,
         use_prefix_cache=cache,
         share_context=share,
+        prefix_attention=prefix_attention,
         progress=False,
     )
     assert stats["layout"] == layout
+    assert stats["prefix_attention"] == (prefix_attention if layout == "packed" else "expanded")
     assert max_abs_diff(got, ref) <= TOL
+    assert model.config._attn_implementation == "sdpa"  # switched back after the call
+
+
+@pytest.mark.parametrize("kernel", ["cpu_flash", "matmul"])
+def test_shared_prefix_attention_equals_full_attention(monkeypatch, kernel):
+    """Prefix part + masked new part, merged by log-sum-exp == SDPA over [prefix; new]."""
+    import torch
+    from torch.nn.functional import scaled_dot_product_attention as sdpa
+
+    from e2h import prefix_attention as pa
+
+    if kernel == "matmul":
+        monkeypatch.setattr(pa, "_CPU_FLASH", None)
+    g = torch.Generator().manual_seed(0)
+    n, kvh, grp, t, p, d = 3, 2, 3, 7, 11, 8
+    q = torch.randn(n, kvh * grp, t, d, generator=g)
+    k_new, v_new = (torch.randn(n, kvh, t, d, generator=g) for _ in range(2))
+    kp, vp = (torch.randn(1, kvh, p, d, generator=g) for _ in range(2))
+    allowed = torch.tril(torch.ones(t, t, dtype=torch.bool)).expand(n, 1, t, t).clone()
+    allowed[1, 0, 5, :3] = False  # a tree-shaped row: a tail that skips earlier tokens
+
+    class Layer:
+        layer_idx = 0
+
+    got, _ = pa._attention(Layer(), q, k_new, v_new, allowed, scaling=0.3, e2h_prefix_kv=[(kp, vp)])
+    full_mask = torch.cat([torch.ones(n, 1, t, p, dtype=torch.bool), allowed], dim=-1)
+    k_all = torch.cat([kp.expand(n, -1, -1, -1), k_new], dim=2).repeat_interleave(grp, dim=1)
+    v_all = torch.cat([vp.expand(n, -1, -1, -1), v_new], dim=2).repeat_interleave(grp, dim=1)
+    want = sdpa(q, k_all, v_all, attn_mask=full_mask, scale=0.3).transpose(1, 2)
+    assert got.shape == want.shape
+    assert torch.allclose(got, want, atol=1e-5)
 
 
 def test_prompt_0306_yes_no(tiny):  # noqa: F811

@@ -101,8 +101,13 @@ def run_benchmark(
     max_length: int = 2048,
     engines: Sequence[str] = ENGINES,
     per_item_csv: str | Path | None = None,
+    fast_repeats: int = 3,
 ) -> dict[str, Any]:
-    """Score the job with each engine; timings, ratios, max |Δ log-prob|, agreement."""
+    """Score the job with each engine; timings, ratios, max |Δ log-prob|, agreement.
+
+    The engine is cheap, so it runs ``fast_repeats`` times and its median run is reported
+    (every run is kept in ``fast_runs_wall_s``); the two slow baselines run once.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     unknown = set(engines) - set(ENGINES)
@@ -116,25 +121,38 @@ def run_benchmark(
     scores: dict[str, list[list[float]]] = {}
     wall: dict[str, float] = {}
     cpu: dict[str, float] = {}  # process CPU time: robust to other jobs sharing the cores
+    fast_runs: list[tuple[float, float]] = []
     for name in engines:
-        log.info("benchmark: engine %s", name)
-        t0 = time.perf_counter()
-        c0 = time.process_time()
-        if name == "fast":
-            df = score_choices(
-                model, tok, items, demos, prompt_id, batch_size=batch_size, max_length=max_length
-            )
-            scores[name] = [list(x) for x in df["logprobs"]]
-        elif name == "naive":
-            df = score_choices_naive(
-                model, tok, items, demos, prompt_id, max_length=max_length, progress=True
-            )
-            scores[name] = [list(x) for x in df["logprobs"]]
-        else:
-            scores[name] = lm_eval_scores(model, tok, items, demos, prompt_id, max_length)
-        wall[name] = time.perf_counter() - t0
-        cpu[name] = time.process_time() - c0
-        log.info("benchmark: %s took %.1f s wall, %.1f s CPU", name, wall[name], cpu[name])
+        for rep in range(fast_repeats if name == "fast" else 1):
+            log.info("benchmark: engine %s (run %d)", name, rep + 1)
+            t0 = time.perf_counter()
+            c0 = time.process_time()
+            if name == "fast":
+                df = score_choices(
+                    model,
+                    tok,
+                    items,
+                    demos,
+                    prompt_id,
+                    batch_size=batch_size,
+                    max_length=max_length,
+                )
+                scores[name] = [list(x) for x in df["logprobs"]]
+            elif name == "naive":
+                df = score_choices_naive(
+                    model, tok, items, demos, prompt_id, max_length=max_length, progress=True
+                )
+                scores[name] = [list(x) for x in df["logprobs"]]
+            else:
+                scores[name] = lm_eval_scores(model, tok, items, demos, prompt_id, max_length)
+            wall[name] = time.perf_counter() - t0
+            cpu[name] = time.process_time() - c0
+            log.info("benchmark: %s took %.1f s wall, %.1f s CPU", name, wall[name], cpu[name])
+            if name == "fast":
+                fast_runs.append((wall[name], cpu[name]))
+        if name == "fast":  # the median run: robust to a stray busy second, not the best one
+            wall[name] = float(np.median([w for w, _ in fast_runs]))
+            cpu[name] = float(np.median([c for _, c in fast_runs]))
     labels = items["label_idx"].astype(int).to_numpy()
     preds = {k: choice_softmax(v)[1].argmax(axis=1) for k, v in scores.items()}
     pairs = []
@@ -167,6 +185,7 @@ def run_benchmark(
         "batch_size": batch_size,
         "dtype": "float32",
         "wall_s": {k: round(v, 3) for k, v in wall.items()},
+        "fast_runs_wall_s": [round(w, 3) for w, _ in fast_runs],
         "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
         "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "accuracy": {k: float(np.mean(v == labels)) for k, v in preds.items()},

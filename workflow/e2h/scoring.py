@@ -40,6 +40,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from e2h.prefix_attention import shared_prefix_attention
 from e2h.prompts import BuiltPrompt, build_prompts
 
 log = logging.getLogger(__name__)
@@ -403,9 +404,11 @@ def _gather_score(
     if not targets:
         return
     hs = h[torch.tensor(rows, device=h.device), torch.tensor(cols, device=h.device)]
-    logp = torch.log_softmax(head_logits(model, hs), dim=-1)
-    tgt = torch.tensor(targets, device=logp.device)
-    vals = logp.gather(1, tgt[:, None])[:, 0].double().cpu().numpy()
+    logits = head_logits(model, hs)
+    tgt = torch.tensor(targets, device=logits.device)
+    # log_softmax at the target only: logit - logsumexp (no full log-prob matrix)
+    vals = (logits.gather(1, tgt[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)).double()
+    vals = vals.cpu().numpy()
     for (i, j), v in zip(owners, vals, strict=True):
         out[i][j] += float(v)
 
@@ -417,6 +420,7 @@ def _run_units_packed(
     kv: list[tuple[torch.Tensor, torch.Tensor]] | None,
     pad_id: int,
     out: list[list[float]],
+    shared_prefix: bool = False,
 ) -> None:
     """One forward per batch: each row packs an item's context and all its choice tails.
 
@@ -459,26 +463,38 @@ def _run_units_packed(
     allowed_new = causal & (sk >= 0) & ((sk == 0) | (sk == sq))
     pad_q = seg < 0  # padding queries attend to themselves only (never NaN, never read)
     allowed_new |= pad_q[:, :, None] & torch.eye(t, dtype=torch.bool)[None]
-    allowed = torch.cat([torch.ones((n, t, p), dtype=torch.bool), allowed_new], dim=2)
-    dtype = next(dec.parameters()).dtype
-    if _attn_impl(model) == "eager":
-        mask = torch.zeros(allowed.shape, dtype=dtype)
-        mask.masked_fill_(~allowed, torch.finfo(dtype).min)
+    if kv is not None and p > 0 and shared_prefix:
+        # the prefix stays stored once; see e2h.prefix_attention
+        with shared_prefix_attention(_unwrap(model).config):
+            o = dec(
+                input_ids=ids.to(dev),
+                attention_mask=allowed_new[:, None].to(dev),
+                position_ids=pos.to(dev),
+                use_cache=False,
+                e2h_prefix_kv=kv,
+            )
     else:
-        mask = allowed
-    from transformers import DynamicCache
+        allowed = torch.cat([torch.ones((n, t, p), dtype=torch.bool), allowed_new], dim=2)
+        dtype = next(dec.parameters()).dtype
+        if _attn_impl(model) == "eager":
+            mask = torch.zeros(allowed.shape, dtype=dtype)
+            mask.masked_fill_(~allowed, torch.finfo(dtype).min)
+        else:
+            mask = allowed
+        from transformers import DynamicCache
 
-    cache = _expanded_cache(kv, n) if kv is not None and p > 0 else DynamicCache()
-    with _cpu_masked_gqa(dev):
-        o = dec(
-            input_ids=ids.to(dev),
-            attention_mask=mask[:, None].to(dev),
-            position_ids=pos.to(dev),
-            past_key_values=cache,
-            use_cache=True,
-        )
+        cache = _expanded_cache(kv, n) if kv is not None and p > 0 else DynamicCache()
+        with _cpu_masked_gqa(dev):
+            o = dec(
+                input_ids=ids.to(dev),
+                attention_mask=mask[:, None].to(dev),
+                position_ids=pos.to(dev),
+                past_key_values=cache,
+                use_cache=True,
+            )
+        del cache
     h = o.last_hidden_state
-    del cache, o
+    del o
     rows, cols, targets, owners = [], [], [], []
     for r, u in enumerate(units):
         s = u.shared_end
@@ -504,6 +520,7 @@ def sum_logprobs_fast(
     layout: str = "auto",
     progress: bool = True,
     desc: str = "scoring",
+    prefix_attention: str = "auto",
 ) -> tuple[list[list[float]], dict[str, Any]]:
     """Summed continuation log-probs per item and choice (the engine; see module docstring).
 
@@ -511,12 +528,23 @@ def sum_logprobs_fast(
     batch sizes; the number of items per batch is ``max(1, batch_size // max_choices)``.
     ``layout``: "packed" (one row per item, tree mask; needs sdpa or eager attention),
     "staged" (context pass, then choice pass; plain 2D masks) or "auto".
+    ``prefix_attention`` (packed layout): "shared" attends to the one stored demonstration
+    prefix (:mod:`e2h.prefix_attention`), "expanded" broadcasts it to every row as a KV
+    cache; "auto" is shared on CPU, where the masked kernel over the expanded cache is the
+    bottleneck, and expanded elsewhere.
     """
     if layout == "auto":
         layout = "packed" if _attn_impl(model) in ("sdpa", "eager") else "staged"
     if layout not in ("packed", "staged"):
         raise ValueError(f"layout must be auto, packed or staged, not {layout!r}")
-    run = _run_units_packed if layout == "packed" else _run_units
+    if prefix_attention not in ("auto", "shared", "expanded"):
+        raise ValueError(
+            f"prefix_attention must be auto, shared or expanded, not {prefix_attention!r}"
+        )
+    if prefix_attention == "auto":
+        cpu = _input_device(model).type == "cpu"
+        prefix_attention = "shared" if cpu and _sliding_window(model) is None else "expanded"
+    shared = layout == "packed" and prefix_attention == "shared"
     items = encode_prompts(tokenizer, prompts)
     window = _sliding_window(model)
     longest = max((len(f) for it in items for f in it.full), default=0)
@@ -544,6 +572,7 @@ def sum_logprobs_fast(
         "n_prefixes": sum(1 for (_, p) in by_prefix if p > 0),
         "n_units": len(units),
         "layout": layout,
+        "prefix_attention": prefix_attention if layout == "packed" else "expanded",
     }
     remaining = {it.index: len(it.full) for it in items}
     bar = tqdm(total=len(items), unit="item", desc=desc, disable=not progress, smoothing=0.1)
@@ -555,7 +584,10 @@ def sum_logprobs_fast(
         group.sort(key=lambda u: -(u.shared_end + u.cost))
         for start in range(0, len(group), per_batch):
             batch = group[start : start + per_batch]
-            run(model, items, batch, kv, pad_id, out)
+            if layout == "packed":
+                _run_units_packed(model, items, batch, kv, pad_id, out, shared_prefix=shared)
+            else:
+                _run_units(model, items, batch, kv, pad_id, out)
             done = 0
             for u in batch:
                 remaining[u.item] -= len(u.choices)
