@@ -24,6 +24,10 @@ if EXPERIMENTS:
     include: "rules/stats.smk"
     include: "rules/figures_rq2.smk"
 
+    if TRAINED_METHODS:
+
+        include: "rules/figures_methods.smk"
+
 
 localrules:
     all,

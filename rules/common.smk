@@ -100,6 +100,7 @@ EXPERIMENTS = config.get("experiments")
 CELL_PATH = e2h_grid.CELL_PATH
 TRANSFER_PATH = e2h_grid.TRANSFER_PATH
 CONDITIONS = e2h_grid.conditions(config) if EXPERIMENTS else None
+TRAINED_METHODS = list(((EXPERIMENTS or {}).get("trained") or {}).get("methods", []))
 
 
 wildcard_constraints:
@@ -179,6 +180,99 @@ def transfer_spec(wildcards):
     }
 
 
+def trained_settings(wildcards):
+    """Hyperparameters of a trained cell (probe or LoRA), plus the model's LoRA targets."""
+    trained = EXPERIMENTS.get("trained") or {}
+    if wildcards.method == "probe":
+        return dict(trained.get("probe") or {})
+    lora = dict(trained.get("lora") or {})
+    return {
+        "lora": lora,
+        "targets": list(MODELS[wildcards.model].get("lora_targets") or []),
+    }
+
+
+def representation_dir(dataset, model, prompt):
+    return f"results/representations/{dataset}/{model}/p{prompt}"
+
+
+def representation_files(dataset, model, prompt):
+    d = representation_dir(dataset, model, prompt)
+    return [f"{d}/manifest.json", f"{d}/features.npy", f"{d}/choice_mask.npy"]
+
+
+def trained_cell_inputs(wildcards):
+    """A probe reads cached hidden states; LoRA reads the model."""
+    if wildcards.method == "probe":
+        return representation_files(
+            wildcards.dataset, wildcards.model, wildcards.prompt
+        )
+    return model_input(wildcards)
+
+
+def transfer_trained_inputs(wildcards):
+    if wildcards.method == "probe":
+        return [
+            f
+            for d in ("arc", "mmlu")
+            for f in representation_files(d, wildcards.model, wildcards.prompt)
+        ]
+    return model_input(wildcards)
+
+
+def _spec_of_row(row):
+    spec = {
+        "dataset": row["dataset"],
+        "model": row["model"],
+        "method": row["method"],
+        "prompt": row["prompt"],
+        "measure": row["measure"],
+        "train": row["train"],
+        "n": int(row["n"]),
+        "resamples": int(row["resamples"]),
+        "cap": _cap_value(str(row["cap"])),
+        "seed": int(row["seed"]),
+        "reserve": e2h_grid.reserve(config, row["dataset"]),
+        "cap_measures": e2h_grid.cap_measures(config, row["dataset"]),
+    }
+    return spec
+
+
+def representation_cells(wildcards):
+    """Every probe cell (grid and transfer) reading one representation: its items are
+    the union of their training and test items (the whole probing set when uncapped)."""
+    frame = CONDITIONS[
+        (CONDITIONS["method"] == "probe")
+        & (CONDITIONS["dataset"] == wildcards.dataset)
+        & (CONDITIONS["model"] == wildcards.model)
+        & (CONDITIONS["prompt"] == wildcards.prompt)
+    ]
+    grid_specs = [_spec_of_row(r) for r in frame.to_dict("records")]
+    transfer_specs = []
+    if wildcards.dataset in ("arc", "mmlu"):
+        transfer_specs = [
+            transfer_spec_of(method, source)
+            for method, source in transfer_conditions()
+            if method == "probe"
+        ]
+        transfer_specs = [
+            t
+            for t in transfer_specs
+            if t["model"] == wildcards.model and t["prompt"] == wildcards.prompt
+        ]
+    return {"grid": grid_specs, "transfer": transfer_specs}
+
+
+def representation_tables(wildcards):
+    """The hardness table(s) the item list needs: transfer probes draw from ARC and MMLU."""
+    tables = {wildcards.dataset: f"results/hardness/{wildcards.dataset}/human.parquet"}
+    if representation_cells(wildcards)["transfer"]:
+        tables.update(
+            {d: f"results/hardness/{d}/human.parquet" for d in ("arc", "mmlu")}
+        )
+    return tables
+
+
 def cells(**fields):
     """Prediction paths of the grid's conditions whose fields equal ``fields``."""
     frame = CONDITIONS
@@ -189,22 +283,74 @@ def cells(**fields):
     return e2h_grid.cell_paths(frame)
 
 
-def transfer_cells():
+def transfer_methods():
+    tgc = EXPERIMENTS.get("third_grade_to_college") or {}
+    wanted = tgc.get("methods", ["icl"])
+    trained = set((EXPERIMENTS.get("trained") or {}).get("methods", []))
+    return [m for m in wanted if m == "icl" or m in trained]
+
+
+def transfer_conditions():
+    """(method, source) pairs of the 3rd grade -> college experiment."""
+    return [
+        (m, s)
+        for m in transfer_methods()
+        for s in TRANSFER_SOURCES
+        if not (s == "unsup" and m != "icl")
+    ]
+
+
+def transfer_spec_of(method, source):
     tgc = EXPERIMENTS["third_grade_to_college"]
-    cap = "all" if tgc.get("test_cap") is None else tgc["test_cap"]
+    trained = EXPERIMENTS.get("trained") or {}
+    if source == "unsup":
+        method, k = "zs", 0
+    elif method == "icl":
+        k = tgc["k"]
+    else:
+        k = int(trained["n"])
     return {
-        source: e2h_grid.TRANSFER_PREDICTIONS.format(
-            model=tgc["model"],
-            method="icl" if source != "unsup" else "zs",
-            prompt="0040",
-            source=source,
-            k=tgc["k"] if source != "unsup" else 0,
-            resamples=tgc["resamples"],
-            cap=cap,
-            seed=config["seed"],
-        )
+        "model": tgc["model"],
+        "method": method,
+        "prompt": "0040",
+        "source": source,
+        "k": k,
+        "resamples": tgc["resamples"],
+        "cap": tgc.get("test_cap"),
+        "seed": config["seed"],
+    }
+
+
+def transfer_path(method, source):
+    spec = transfer_spec_of(method, source)
+    cap = "all" if spec["cap"] is None else spec["cap"]
+    return e2h_grid.TRANSFER_PREDICTIONS.format(**{**spec, "cap": cap})
+
+
+def transfer_cells(method="icl"):
+    """{source: predictions path} of one method; unsup is the zero-shot cell."""
+    return {
+        source: transfer_path(method if source != "unsup" else "icl", source)
         for source in TRANSFER_SOURCES
     }
+
+
+def transfer_method_cells():
+    """fig-third-grade-to-college-by-method: {method label: {source: path}}."""
+    return {METHOD_LABELS[m]: transfer_cells(m) for m in transfer_methods()}
+
+
+def transfer_method_inputs():
+    return sorted({p for c in transfer_method_cells().values() for p in c.values()})
+
+
+METHOD_LABELS = {
+    "icl": "ICL",
+    "icl_cot": "ICL",
+    "probe": "Linear Probe",
+    "lora_mc": "LoRA",
+    "lora_cot": "LoRA",
+}
 
 
 def panel_specs():
@@ -221,7 +367,11 @@ def panel_specs():
                 if level == "medium" and measure in e2h_grid.BINARY_MEASURES:
                     continue
                 arms[level] = cells(
-                    dataset=dataset, model=model, measure=measure, train=level
+                    dataset=dataset,
+                    model=model,
+                    method=e2h_grid.ICL_METHOD[dataset],
+                    measure=measure,
+                    train=level,
                 )[0]
             specs.append({"dataset": dataset, "measure": measure, "arms": arms})
     return specs
@@ -238,10 +388,91 @@ def all_train_specs():
     for dataset, measure_list in EXPERIMENTS["measures"].items():
         if dataset not in DATASETS:
             continue
-        path = cells(dataset=dataset, model=model, train="all")[0]
+        path = cells(
+            dataset=dataset,
+            model=model,
+            method=e2h_grid.ICL_METHOD[dataset],
+            train="all",
+        )[0]
         for measure in measure_list:
             specs.append({"dataset": dataset, "measure": measure, "path": path})
     return specs
+
+
+def method_panel_specs(extra=False):
+    """fig-sgr-by-method panels: per (dataset, measure), {method label: {arm: path}};
+    the Unsupervised arm of every method is the zero-shot cell (figures.md §4)."""
+    specs = []
+    model = EXPERIMENTS["models"][0]
+    trained_levels = (EXPERIMENTS.get("trained") or {}).get(
+        "train_levels", ["easy", "hard"]
+    )
+    for dataset, measure_list in EXPERIMENTS["measures"].items():
+        if dataset not in DATASETS:
+            continue
+        chosen = e2h_grid.extra_measures(config, dataset) if extra else measure_list
+        unsup = cells(dataset=dataset, model=model, train="unsup")[0]
+        for measure in chosen:
+            methods = {}
+            for method in [e2h_grid.ICL_METHOD[dataset]] + [
+                m
+                for m in e2h_grid.trained_methods(config, dataset, e2h_grid.SGR_TRAINED)
+                if m in e2h_grid.TRAINED_METHODS
+            ]:
+                arms = {"unsup": unsup}
+                for level in ("easy", "hard"):
+                    if level not in trained_levels:
+                        raise ValueError(
+                            f"experiments.trained.train_levels must include {level!r}"
+                        )
+                    arms[level] = cells(
+                        dataset=dataset,
+                        model=model,
+                        method=method,
+                        measure=measure,
+                        train=level,
+                    )[0]
+                methods[METHOD_LABELS[method]] = arms
+            specs.append({"dataset": dataset, "measure": measure, "methods": methods})
+    return specs
+
+
+def method_panel_inputs(extra=False):
+    return sorted(
+        {
+            p
+            for spec in method_panel_specs(extra)
+            for arms in spec["methods"].values()
+            for p in arms.values()
+        }
+    )
+
+
+def all_to_all_rows():
+    """tab-all-to-all (Table 4): one row per (dataset, method) with train = All."""
+    rows = []
+    model = EXPERIMENTS["models"][0]
+    for dataset in EXPERIMENTS["measures"]:
+        if dataset not in DATASETS:
+            continue
+        for method in e2h_grid.trained_methods(config, dataset, e2h_grid.ALL_TO_ALL):
+            path = cells(dataset=dataset, model=model, method=method, train="all")[0]
+            n = path.split("/all-n")[1].split("/")[0]
+            name = METHOD_LABELS[method]
+            cot = "TRUE" if method.endswith("_cot") else "FALSE"
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "method": method,
+                    "label": f"{name} CoT={cot} n={n}",
+                    "path": path,
+                }
+            )
+    return rows
+
+
+def all_to_all_inputs():
+    return [r["path"] for r in all_to_all_rows()]
 
 
 def hardness_table_paths():
@@ -257,6 +488,15 @@ if EXPERIMENTS:
     TABLE_IDS += ["tab-sgr", "tab-sgr-pairwise", "tab-sgr-vs-paper"]
     if EXPERIMENTS.get("third_grade_to_college"):
         FIGURE_IDS.append("fig-third-grade-to-college")
+    if TRAINED_METHODS:
+        FIGURE_IDS.append("fig-sgr-by-method")
+        TABLE_IDS += ["tab-sgr-by-method"]
+        if any(e2h_grid.extra_measures(config, d) for d in EXPERIMENTS["measures"]):
+            FIGURE_IDS.append("fig-sgr-by-method-extra")
+        if EXPERIMENTS.get("all_to_all", True):
+            TABLE_IDS.append("tab-all-to-all")
+        if EXPERIMENTS.get("third_grade_to_college") and len(transfer_methods()) > 1:
+            FIGURE_IDS.append("fig-third-grade-to-college-by-method")
     FIGURE_FILES = [f for fig in FIGURE_IDS for f in figure_outputs(fig)] + [
         f"results/figure_data/{fig}.csv" for fig in FIGURE_IDS
     ]

@@ -31,6 +31,8 @@ rule run_cell:
         e2h_grid.CELL_LOG,
     benchmark:
         e2h_grid.CELL_BENCHMARK
+    wildcard_constraints:
+        method="zs|zs_cot|icl|icl_cot",
     conda:
         "../envs/gpu.yaml"
     threads: 2
@@ -59,6 +61,8 @@ rule run_transfer_cell:
         "results/benchmarks/"
         + TRANSFER_PATH.replace("results/cells", "run_cell")
         + ".tsv"
+    wildcard_constraints:
+        method="zs|icl",
     conda:
         "../envs/gpu.yaml"
     threads: 2
@@ -101,7 +105,7 @@ rule benchmark_scoring:
 
 rule extract_hidden_states:
     input:
-        table="results/hardness/{dataset}/human.parquet",
+        unpack(representation_tables),
         model=model_input,
     output:
         manifest="results/representations/{dataset}/{model}/p{prompt}/manifest.json",
@@ -120,6 +124,72 @@ rule extract_hidden_states:
         gpu=model_gpus,
     params:
         registry=model_registry,
-        out_dir=lambda wc: f"results/representations/{wc.dataset}/{wc.model}/p{wc.prompt}",
+        out_dir=lambda wc: representation_dir(wc.dataset, wc.model, wc.prompt),
+        cells=representation_cells,
     script:
         "../workflow/scripts/extract_hidden_states.py"
+
+
+rule run_trained_cell:
+    input:
+        table="results/hardness/{dataset}/human.parquet",
+        model=trained_cell_inputs,
+    output:
+        predictions=e2h_grid.CELL_PREDICTIONS,
+        cell=e2h_grid.CELL_RECORD,
+    log:
+        e2h_grid.CELL_LOG.replace("run_cell", "run_trained_cell"),
+    benchmark:
+        e2h_grid.CELL_BENCHMARK.replace("run_cell", "run_trained_cell")
+    wildcard_constraints:
+        method="probe|lora_mc|lora_cot",
+    conda:
+        "../envs/gpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=model_mem_mb,
+        runtime=model_runtime,
+        gpu=lambda wc: 0 if wc.method == "probe" else model_gpus(wc),
+    params:
+        spec=cell_spec,
+        registry=model_registry,
+        trained=trained_settings,
+        checkpoints=lambda wc: e2h_grid.CELL_PATH.format(**wc).replace(
+            "results/cells", "results/checkpoints"
+        ),
+    script:
+        "../workflow/scripts/run_trained_cell.py"
+
+
+rule run_trained_transfer_cell:
+    input:
+        arc="results/hardness/arc/human.parquet",
+        mmlu="results/hardness/mmlu/human.parquet",
+        model=transfer_trained_inputs,
+    output:
+        predictions=e2h_grid.TRANSFER_PREDICTIONS,
+        cell=e2h_grid.TRANSFER_RECORD,
+    log:
+        e2h_grid.TRANSFER_LOG.replace("run_cell", "run_trained_cell"),
+    benchmark:
+        "results/benchmarks/"
+        + TRANSFER_PATH.replace("results/cells", "run_trained_cell")
+        + ".tsv"
+    wildcard_constraints:
+        method="probe|lora_mc",
+    conda:
+        "../envs/gpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=model_mem_mb,
+        runtime=model_runtime,
+        gpu=lambda wc: 0 if wc.method == "probe" else model_gpus(wc),
+    params:
+        spec=transfer_spec,
+        registry=model_registry,
+        trained=trained_settings,
+        checkpoints=lambda wc: e2h_grid.TRANSFER_PATH.format(**wc).replace(
+            "results/cells", "results/checkpoints"
+        ),
+    script:
+        "../workflow/scripts/run_trained_cell.py"

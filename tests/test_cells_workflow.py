@@ -23,9 +23,18 @@ RQ2_FIGURES = [
     "fig-e2h-all-test",
     "fig-acc-vs-test-hardness",
     "fig-third-grade-to-college",
+    "fig-sgr-by-method",
+    "fig-sgr-by-method-extra",
+    "fig-third-grade-to-college-by-method",
 ]
 HIDDEN = "results/representations/strategyqa/tiny/p0306/manifest.json"
-RQ2_TABLES = ["tab-sgr", "tab-sgr-pairwise", "tab-sgr-vs-paper"]
+RQ2_TABLES = [
+    "tab-sgr",
+    "tab-sgr-pairwise",
+    "tab-sgr-vs-paper",
+    "tab-sgr-by-method",
+    "tab-all-to-all",
+]
 
 
 def tiny_config(model_dir: Path) -> dict:
@@ -34,6 +43,7 @@ def tiny_config(model_dir: Path) -> dict:
         "tiny": {
             "local_path": str(model_dir),
             "precision": "fp32",
+            "lora_targets": ["q_proj", "v_proj"],
             "batch_size": 8,
             "max_length": 1024,
         }
@@ -52,7 +62,21 @@ def tiny_config(model_dir: Path) -> dict:
         },
         "train_levels": ["easy", "medium", "hard"],
         "all_to_all": True,
-        "third_grade_to_college": {"model": "tiny", "k": 2, "resamples": 2, "test_cap": 4},
+        "third_grade_to_college": {
+            "model": "tiny",
+            "k": 2,
+            "resamples": 2,
+            "test_cap": 4,
+            "methods": ["icl", "probe", "lora_mc"],
+        },
+        "trained": {
+            "methods": ["probe", "lora_mc", "lora_cot"],
+            "n": 2,
+            "train_levels": ["easy", "hard"],
+            "extra_measures": {"arc": ["question_num_words"]},
+            "probe": {"epochs": 20},
+            "lora": {"lr": 1e-3, "min_steps": 2, "cot_min_steps": 2, "micro_batch": 2},
+        },
     }
     cfg["statistics"] = {"bootstrap_draws": 200, "sgr_bootstrap_draws": 500}
     return cfg

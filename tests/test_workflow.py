@@ -176,16 +176,41 @@ def test_bad_row_fails_names_file_and_row_and_rerun_resumes(tmp_path):
     assert (work / "figures/fig-hardness-correlations.pdf").exists()
 
 
-def expected_conditions(config: dict) -> int:
-    """Cells of the population grid counted from the config: zero-shot + levels + all."""
+#: Per dataset (figures.md §4): trained methods of fig-sgr-by-method and of Table 4, and
+#: Table 4's prompting methods.
+SGR_TRAINED = {
+    "arc": {"probe", "lora_mc"},
+    "mmlu": {"probe", "lora_mc"},
+    "strategyqa": {"probe", "lora_cot"},
+    "gsm8k": {"lora_cot"},
+}
+TABLE4_TRAINED = {
+    "arc": {"probe", "lora_mc"},
+    "mmlu": {"probe", "lora_mc"},
+    "strategyqa": {"probe", "lora_mc", "lora_cot"},
+    "gsm8k": {"lora_cot"},
+}
+TABLE4_PROMPTING = {"arc": 1, "mmlu": 1, "strategyqa": 2, "gsm8k": 1}
+
+
+def expected_conditions(config: dict, trained_cells: bool = False) -> int:
+    """Cells counted from the config. Prompting (default): zero-shot + ICL per level +
+    ICL easy/hard for the extra measures + Table 4's prompting rows. ``trained_cells``:
+    the probe/LoRA cells instead (easy/hard per measure and method, plus Table 4)."""
     exp = config["experiments"]
-    total = 0
-    for measures in exp["measures"].values():
-        total += 1 + int(exp["all_to_all"])
+    trained = exp.get("trained") or {}
+    methods = set(trained.get("methods", []))
+    prompting = learned = 0
+    for dataset, measures in exp["measures"].items():
+        extra = (trained.get("extra_measures") or {}).get(dataset, [])
+        prompting += 1 + TABLE4_PROMPTING[dataset] * int(exp["all_to_all"])
         for measure in measures:
             binary = measure == "human_hardness"
-            total += len([lv for lv in exp["train_levels"] if not (binary and lv == "medium")])
-    return total * len(exp["models"])
+            prompting += len([lv for lv in exp["train_levels"] if not (binary and lv == "medium")])
+        prompting += 2 * len([m for m in extra if m not in measures])
+        learned += 2 * len(set(measures) | set(extra)) * len(SGR_TRAINED[dataset] & methods)
+        learned += len(TABLE4_TRAINED[dataset] & methods) * int(exp["all_to_all"])
+    return (learned if trained_cells else prompting) * len(exp["models"])
 
 
 def test_paper_scale_dag_cell_count(tmp_path):
@@ -196,11 +221,25 @@ def test_paper_scale_dag_cell_count(tmp_path):
     counts = dict(
         line.split()
         for line in out.stdout.splitlines()
-        if line.startswith(("run_cell ", "run_transfer_cell ", "convert_model "))
+        if line.startswith(
+            (
+                "run_cell ",
+                "run_transfer_cell ",
+                "convert_model ",
+                "run_trained_cell ",
+                "run_trained_transfer_cell ",
+                "extract_hidden_states ",
+            )
+        )
     )
     cfg = yaml.safe_load(paper.read_text())
-    assert int(counts["run_cell"]) == expected_conditions(cfg) == 25
+    # 25 population-grid cells + 14 extra-measure ICL cells + StrategyQA's non-CoT Table-4 row
+    assert int(counts["run_cell"]) == expected_conditions(cfg) == 40
+    # probe 11 + 7 + 5, LoRA-MC 11 + 7 + 1, LoRA-CoT 5 + 7 (ARC, MMLU, StrategyQA, GSM8k)
+    assert int(counts["run_trained_cell"]) == expected_conditions(cfg, trained_cells=True) == 54
     assert int(counts["run_transfer_cell"]) == 5
+    assert int(counts["run_trained_transfer_cell"]) == 8  # probe and LoRA-MC x 4 sources
+    assert int(counts["extract_hidden_states"]) == 3  # ARC, MMLU, StrategyQA
     assert "convert_model" not in counts  # hub models need no conversion
     assert "<TBD>" not in out.stdout
     assert "gpu=4" in out.stdout  # the 70b cells ask the cluster for four GPUs

@@ -116,6 +116,35 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
                 )
         if dataset not in (exp.get("k") or {}):
             errors.append(f"experiments.k.{dataset}: missing; set the ICL demonstrations")
+    trained = exp.get("trained") or {}
+    for dataset, extra in (trained.get("extra_measures") or {}).items():
+        configured = (config.get("datasets") or {}).get(dataset, {}).get("measures", {})
+        for measure in extra:
+            if measure not in configured:
+                errors.append(
+                    f"experiments.trained.extra_measures.{dataset}: {measure!r} has no level "
+                    f"rule under datasets.{dataset}.measures; configured: {', '.join(configured)}"
+                )
+    levels = trained.get("train_levels", ["easy", "hard"])
+    if trained.get("methods") and not {"easy", "hard"} <= set(levels):
+        errors.append(
+            f"experiments.trained.train_levels: {levels} must include easy and hard "
+            "(the arms of fig-sgr-by-method)"
+        )
+    if "lora_mc" in trained.get("methods", []) or "lora_cot" in trained.get("methods", []):
+        for key in used:
+            if key in models and not models[key].get("lora_targets"):
+                errors.append(
+                    f"models.{key}.lora_targets: LoRA methods are configured but the model "
+                    "has no LoRA target modules (e.g. [q_proj, v_proj])"
+                )
+    wanted = set(tgc.get("methods", ["icl"])) - {"icl"}
+    missing = wanted - set(trained.get("methods", []))
+    if missing:
+        errors.append(
+            f"experiments.third_grade_to_college.methods: {sorted(missing)} also need "
+            "experiments.trained.methods to include them"
+        )
     return errors
 
 

@@ -22,10 +22,36 @@ PROMPTS = {
     ("strategyqa", "icl_cot"): "0305",
     ("gsm8k", "zs_cot"): "5305",
     ("gsm8k", "icl_cot"): "0305",
+    ("strategyqa", "icl"): "0306",  # Table 4's non-CoT ICL row
+    # trained methods (§8.3-8.5): probe features and LoRA-MC on the zero-shot MC prompt
+    ("arc", "probe"): "0040",
+    ("mmlu", "probe"): "0040",
+    ("strategyqa", "probe"): "0306",
+    ("arc", "lora_mc"): "0040",
+    ("mmlu", "lora_mc"): "0040",
+    ("strategyqa", "lora_mc"): "0306",
+    ("strategyqa", "lora_cot"): "0305",
+    ("gsm8k", "lora_cot"): "0305",
 }
 #: The supervised prompting method (ICL*) and the Unsupervised arm per dataset.
 ICL_METHOD = {"arc": "icl", "mmlu": "icl", "strategyqa": "icl_cot", "gsm8k": "icl_cot"}
 UNSUP_METHOD = {"arc": "zs", "mmlu": "zs", "strategyqa": "zs", "gsm8k": "zs_cot"}
+#: Trained methods of fig-sgr-by-method per dataset (figures.md §4): the probe where the
+#: dataset is multiple-choice, LoRA-MC on ARC/MMLU and LoRA-CoT on StrategyQA/GSM8k.
+SGR_TRAINED = {
+    "arc": ["probe", "lora_mc"],
+    "mmlu": ["probe", "lora_mc"],
+    "strategyqa": ["probe", "lora_cot"],
+    "gsm8k": ["lora_cot"],
+}
+#: Table 4 (tab-all-to-all): every method on all data, per dataset.
+ALL_TO_ALL = {
+    "arc": ["icl", "probe", "lora_mc"],
+    "mmlu": ["icl", "probe", "lora_mc"],
+    "strategyqa": ["icl", "probe", "lora_mc", "icl_cot", "lora_cot"],
+    "gsm8k": ["icl_cot", "lora_cot"],
+}
+TRAINED_METHODS = ("probe", "lora_mc", "lora_cot")
 #: Measures with two levels only: no medium training condition (D-17).
 BINARY_MEASURES = {"human_hardness"}
 
@@ -47,9 +73,26 @@ def cap_token(cap: int | None) -> str:
     return "all" if cap is None else str(int(cap))
 
 
+def _trained(exp: dict[str, Any]) -> dict[str, Any]:
+    return exp.get("trained") or {}
+
+
+def trained_methods(config: dict[str, Any], dataset: str, table: dict[str, list[str]]) -> list:
+    """The configured trained methods that apply to a dataset, in the table's order."""
+    wanted = set(_trained(config["experiments"]).get("methods", []))
+    return [m for m in table[dataset] if m in wanted or m not in TRAINED_METHODS]
+
+
+def extra_measures(config: dict[str, Any], dataset: str) -> list[str]:
+    """Secondary measures of fig-sgr-by-method-extra for a dataset (may be empty)."""
+    return list((_trained(config["experiments"]).get("extra_measures") or {}).get(dataset, []))
+
+
 def conditions(config: dict[str, Any]) -> pd.DataFrame:
-    """One row per prompting condition of the population grid and the all-to-all runs."""
+    """One row per condition of the population grid, the trained-method grid and the
+    all-to-all runs (prompting and trained methods)."""
     exp = config["experiments"]
+    trained = _trained(exp)
     rows = []
     for dataset in config["datasets"]:
         if dataset not in exp["measures"]:
@@ -61,6 +104,7 @@ def conditions(config: dict[str, Any]) -> pd.DataFrame:
                 "model": model,
                 "cap": cap_token(cap),
                 "seed": config["seed"],
+                "resamples": exp["resamples"],
             }
             unsup = UNSUP_METHOD[dataset]
             rows.append(
@@ -71,31 +115,52 @@ def conditions(config: dict[str, Any]) -> pd.DataFrame:
                     "measure": ANY_MEASURE,
                     "train": "unsup",
                     "n": 0,
-                    "resamples": exp["resamples"],
                 }
             )  # covers every resample's test items
             icl = ICL_METHOD[dataset]
-            sup = {
-                **base,
-                "method": icl,
-                "prompt": PROMPTS[(dataset, icl)],
-                "n": k,
-                "resamples": exp["resamples"],
-            }
+            sup = {**base, "method": icl, "prompt": PROMPTS[(dataset, icl)], "n": k}
             for measure in exp["measures"][dataset]:
                 for level in exp["train_levels"]:
                     if level == "medium" and measure in BINARY_MEASURES:
                         continue
                     rows.append({**sup, "measure": measure, "train": level})
+            for measure in extra_measures(config, dataset):
+                for level in trained.get("train_levels", ["easy", "hard"]):
+                    if measure not in exp["measures"][dataset] or level not in exp["train_levels"]:
+                        rows.append({**sup, "measure": measure, "train": level})
+            methods = [
+                m for m in trained_methods(config, dataset, SGR_TRAINED) if m in TRAINED_METHODS
+            ]
+            for method in methods:
+                cell = {**base, "method": method, "prompt": PROMPTS[(dataset, method)]}
+                cell["n"] = int(trained["n"])
+                for measure in exp["measures"][dataset] + extra_measures(config, dataset):
+                    for level in trained.get("train_levels", ["easy", "hard"]):
+                        if level == "medium" and measure in BINARY_MEASURES:
+                            continue
+                        rows.append({**cell, "measure": measure, "train": level})
             if exp.get("all_to_all", True):
-                rows.append({**sup, "measure": ANY_MEASURE, "train": "all"})
-    return pd.DataFrame(rows, columns=COLUMNS)
+                for method in trained_methods(config, dataset, ALL_TO_ALL):
+                    n = k if method not in TRAINED_METHODS else int(trained["n"])
+                    rows.append(
+                        {
+                            **base,
+                            "method": method,
+                            "prompt": PROMPTS[(dataset, method)],
+                            "measure": ANY_MEASURE,
+                            "train": "all",
+                            "n": n,
+                        }
+                    )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.drop_duplicates(ignore_index=True)
 
 
 def cap_measures(config: dict[str, Any], dataset: str) -> list[str]:
     """Measures whose capped test samples the shared zero-shot cell must cover."""
     exp = config["experiments"]
     measures = list(exp["measures"].get(dataset, []))
+    measures += [m for m in extra_measures(config, dataset) if m not in measures]
     if exp.get("all_to_all", True):
         measures.append(ANY_MEASURE)
     return measures
@@ -103,7 +168,9 @@ def cap_measures(config: dict[str, Any], dataset: str) -> list[str]:
 
 def reserve(config: dict[str, Any], dataset: str) -> int:
     """Largest training draw on a dataset: capped test samples leave that many per level."""
-    return int(config["experiments"]["k"][dataset])
+    exp = config["experiments"]
+    n_trained = int(_trained(exp).get("n", 0)) if _trained(exp).get("methods") else 0
+    return max(int(exp["k"][dataset]), n_trained)
 
 
 CELL_PATH = (

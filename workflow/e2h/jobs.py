@@ -47,6 +47,7 @@ def write_cell(
     model_input: Any,
     started: float,
     config: dict[str, Any],
+    model_info: dict[str, Any] | None = None,
 ) -> None:
     """Predictions (parquet) and the cell record: resolved settings, its hash, provenance,
     accuracy per resample and level, invalid-generation rate, wall time."""
@@ -61,7 +62,8 @@ def write_cell(
         {
             "cell": spec,
             "cell_sha256": config_hash(spec),
-            "model": model_provenance(
+            "model": model_info
+            or model_provenance(
                 spec["model"], model_only(registry), str(model_input) if model_input else None
             ),
             "n_predictions": len(predictions),

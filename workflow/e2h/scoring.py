@@ -391,6 +391,18 @@ def _attn_impl(model: Any) -> str:
     return str(getattr(cfg, "_attn_implementation", None) or "eager")
 
 
+def _gather_logprobs(
+    model: Any, h: torch.Tensor, rows: list[int], cols: list[int], targets: list[int]
+) -> torch.Tensor:
+    """Log-prob of each target token from the hidden state that predicts it; LM head only
+    at those positions. (``log_softmax`` then gather: ``logit − logsumexp`` is no faster
+    here and measurably less exact in fp32, 2e-4 vs 6e-5 against the naive reference.)"""
+    hs = h[torch.tensor(rows, device=h.device), torch.tensor(cols, device=h.device)]
+    logp = torch.log_softmax(head_logits(model, hs), dim=-1)
+    tgt = torch.tensor(targets, device=logp.device)
+    return logp.gather(1, tgt[:, None])[:, 0]
+
+
 def _gather_score(
     model: Any,
     h: torch.Tensor,
@@ -400,28 +412,22 @@ def _gather_score(
     owners: list[tuple[int, int]],
     out: list[list[float]],
 ) -> None:
-    """LM head on the gathered predicting positions only; add log-probs to ``out``."""
+    """Add the gathered log-probs to ``out[item][choice]``."""
     if not targets:
         return
-    hs = h[torch.tensor(rows, device=h.device), torch.tensor(cols, device=h.device)]
-    logits = head_logits(model, hs)
-    tgt = torch.tensor(targets, device=logits.device)
-    # log_softmax at the target only: logit - logsumexp (no full log-prob matrix)
-    vals = (logits.gather(1, tgt[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)).double()
-    vals = vals.cpu().numpy()
+    vals = _gather_logprobs(model, h, rows, cols, targets).double().cpu().numpy()
     for (i, j), v in zip(owners, vals, strict=True):
         out[i][j] += float(v)
 
 
-def _run_units_packed(
+def _packed_logprobs(
     model: Any,
     items: Sequence[EncodedItem],
     units: Sequence[_Unit],
     kv: list[tuple[torch.Tensor, torch.Tensor]] | None,
     pad_id: int,
-    out: list[list[float]],
     shared_prefix: bool = False,
-) -> None:
+) -> tuple[torch.Tensor, list[tuple[int, int]]]:
     """One forward per batch: each row packs an item's context and all its choice tails.
 
     Row layout ``[context | tail_1 | tail_2 | ...]`` with a tree-shaped 4D mask: context
@@ -506,7 +512,57 @@ def _run_units_packed(
                 cols.append(a - p if a < s else offsets[j] + a - s)
                 targets.append(f[a + 1])
                 owners.append((u.item, j))
-    _gather_score(model, h, rows, cols, targets, owners, out)
+    if not targets:
+        return h.new_zeros(0), owners
+    return _gather_logprobs(model, h, rows, cols, targets), owners
+
+
+def _run_units_packed(
+    model: Any,
+    items: Sequence[EncodedItem],
+    units: Sequence[_Unit],
+    kv: list[tuple[torch.Tensor, torch.Tensor]] | None,
+    pad_id: int,
+    out: list[list[float]],
+    shared_prefix: bool = False,
+) -> None:
+    """Score one batch of units in the packed layout; add the log-probs to ``out``."""
+    vals, owners = _packed_logprobs(model, items, units, kv, pad_id, shared_prefix)
+    for (i, j), v in zip(owners, vals.double().cpu().numpy(), strict=True):
+        out[i][j] += float(v)
+
+
+def choice_logprobs_with_grad(
+    model: Any, tokenizer: Any, prompts: Sequence[BuiltPrompt]
+) -> torch.Tensor:
+    """(items, max_choices) summed continuation log-probs, differentiable (LoRA-MC loss).
+
+    The same one-pass tokenisation and packed layout as the engine (context once per item,
+    every choice's tail under a tree mask), without prefix cache (k = 0) and without
+    inference mode; padded choice slots are −inf. Needs sdpa or eager attention.
+    """
+    if _attn_impl(model) not in ("sdpa", "eager"):
+        raise ValueError(
+            f"the multiple-choice training loss needs sdpa or eager attention, not "
+            f"{_attn_impl(model)!r}"
+        )
+    items = encode_prompts(tokenizer, prompts)
+    for it in items:
+        it.prefix_len = 0
+    units = _plan_units(items, share_context=True)
+    pad_id = tokenizer.pad_token_id
+    if pad_id is None:
+        pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+    vals, owners = _packed_logprobs(model, items, units, None, pad_id)
+    width = max(len(it.full) for it in items)
+    rows = torch.tensor([i for i, _ in owners], device=vals.device)
+    cols = torch.tensor([j for _, j in owners], device=vals.device)
+    summed = torch.zeros((len(items), width), dtype=vals.dtype, device=vals.device)
+    summed = summed.index_put((rows, cols), vals, accumulate=True)
+    valid = torch.zeros((len(items), width), dtype=torch.bool, device=vals.device)
+    for it in items:
+        valid[it.index, : len(it.full)] = True
+    return summed.masked_fill(~valid, float("-inf"))
 
 
 @torch.inference_mode()

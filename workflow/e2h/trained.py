@@ -1,0 +1,229 @@
+"""Trained-method cells: linear probe and LoRA over a cell's resamples (study.md §8.3–8.5).
+
+The splits come from the same keyed draws as the prompting cells (``e2h.cells.splits`` or
+``e2h.transfer.transfer_splits``), so a probe, a LoRA adapter and an ICL prompt of the same
+(dataset, measure, train level, resample) see the same training items and are tested on the
+same items. Output rows have the prompting cells' columns (id, correct, resample, the cell
+fields), so every figure reads them the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from e2h.cells import ANSWER_KIND, CellSpec
+from e2h.io import write_parquet
+from e2h.sampling import Split
+from e2h.seeds import torch_seed
+
+log = logging.getLogger(__name__)
+
+#: Trained methods and their objective / evaluation.
+PROBE_METHODS = {"probe"}
+LORA_OBJECTIVE = {"lora_mc": "mc", "lora_cot": "cot"}
+TRAINED_METHODS = PROBE_METHODS | set(LORA_OBJECTIVE)
+
+
+def _ids_hash(ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
+
+
+def _cell_key(spec: CellSpec) -> tuple:
+    return (spec.dataset, spec.model, spec.method, spec.prompt, spec.measure, spec.train, spec.n)
+
+
+def _finish(frames: list[pd.DataFrame], spec: CellSpec) -> pd.DataFrame:
+    out = pd.concat(frames, ignore_index=True)
+    for key, value in asdict(spec).items():
+        if key != "cap_measures":
+            out[key] = value
+    out["cot"] = spec.method == "lora_cot"
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Linear probe
+# --------------------------------------------------------------------------------------
+
+
+class Representations:
+    """Cached hidden states of one (dataset, model, prompt), addressed by item id."""
+
+    def __init__(self, directory: str | Path, table: pd.DataFrame) -> None:
+        from e2h.hidden_states import load_hidden_states
+
+        self.directory = Path(directory)
+        self.features, self.mask, self.manifest = load_hidden_states(directory)
+        self.row = {str(i): r for r, i in enumerate(self.manifest["item_ids"])}
+        labels = table.set_index("id")["label_idx"]
+        ids = [str(i) for i in self.manifest["item_ids"]]
+        missing = [i for i in ids if i not in labels.index]
+        if missing:
+            raise ValueError(f"{directory}: {len(missing)} items not in the table: {missing[:5]}")
+        self.labels = labels.loc[ids].astype(int).to_numpy()
+
+    def rows(self, ids: list[str]) -> np.ndarray:
+        missing = [i for i in ids if i not in self.row]
+        if missing:
+            raise KeyError(
+                f"{self.directory}: hidden states lack {len(missing)} item(s) this cell needs "
+                f"(e.g. {missing[:3]}); rerun extract_hidden_states for this configuration"
+            )
+        return np.array([self.row[i] for i in ids], dtype=np.int64)
+
+
+def probe_predictions(
+    train_reps: Representations,
+    test_reps: Representations,
+    resample_splits: list[Split],
+    spec: CellSpec,
+    settings: dict[str, Any],
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Fit one probe per resample on its training items; predict its test items."""
+    from e2h.probe import fit_probe, predict_probe
+
+    frames, fits = [], []
+    for r, split in enumerate(resample_splits):
+        tr = train_reps.rows(split.train_ids)
+        te = test_reps.rows(split.test_ids)
+        seed = torch_seed("probe", *_cell_key(spec), r, base_seed=spec.seed)
+        fit = fit_probe(
+            train_reps.features, train_reps.mask, train_reps.labels, seed=seed, items=tr,
+            **settings,
+        )  # fmt: skip
+        probs, scores = predict_probe(fit, test_reps.features, test_reps.mask, items=te)
+        labels = test_reps.labels[te]
+        masks = np.asarray(test_reps.mask)[te]
+        preds = probs.argmax(axis=1)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "id": split.test_ids,
+                    "n_choices": masks.sum(axis=1),
+                    "label_idx": labels,
+                    "scores": [list(s[m]) for s, m in zip(scores, masks, strict=True)],
+                    "probs": [list(p[m]) for p, m in zip(probs, masks, strict=True)],
+                    "pred": preds,
+                    "correct": preds == labels,
+                    "label_conf": probs[np.arange(len(te)), labels],
+                    "resample": r,
+                    "train_ids_sha": _ids_hash(split.train_ids),
+                }
+            )
+        )
+        summary = {"resample": r, **fit.summary()}
+        fits.append(summary)
+        log.info(
+            "resample %d: probe on %d items, train acc %.3f, final loss %.4f, %d refits; "
+            "test acc %.3f on %d items",
+            r, len(tr), fit.train_acc, fit.final_loss, fit.n_refits,
+            float((preds == labels).mean()), len(te),
+        )  # fmt: skip
+    return _finish(frames, spec), fits
+
+
+# --------------------------------------------------------------------------------------
+# LoRA
+# --------------------------------------------------------------------------------------
+
+
+def lora_predictions(
+    model: Any,
+    tokenizer: Any,
+    train_table: pd.DataFrame,
+    test_table: pd.DataFrame,
+    resample_splits: list[Split],
+    spec: CellSpec,
+    targets: list[str],
+    settings: Any,
+    batch_size: int,
+    max_length: int,
+    checkpoint_root: str | Path,
+    stop_after_step: int | None = None,
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Per resample: fresh adapter, train (resumable), evaluate, remove the adapter.
+
+    A finished resample's predictions are kept under ``checkpoint_root`` so a killed job
+    redoes only the unfinished resample (from its last optimiser checkpoint).
+    """
+    from e2h.lora import adapter_fingerprint, adapter_seed, attach_adapter, train_adapter
+
+    objective = LORA_OBJECTIVE[spec.method]
+    root = Path(checkpoint_root)
+    train_by_id = train_table.set_index("id", drop=False)
+    test_by_id = test_table.set_index("id", drop=False)
+    frames, logs = [], []
+    for r, split in enumerate(resample_splits):
+        done = root / f"r{r}" / "predictions.parquet"
+        if done.exists():
+            frames.append(pd.read_parquet(done))
+            logs.append(dict(pd.read_json(done.with_suffix(".json"), typ="series")))
+            log.info("resample %d: finished before, reusing %s", r, done)
+            continue
+        train = train_by_id.loc[split.train_ids].reset_index(drop=True)
+        test = test_by_id.loc[split.test_ids].reset_index(drop=True)
+        seed = adapter_seed(_cell_key(spec), r, spec.seed)
+        peft_model = attach_adapter(model, targets, settings, seed)
+        try:
+            trained = train_adapter(
+                peft_model,
+                tokenizer,
+                train,
+                objective,
+                spec.prompt,
+                settings,
+                seed,
+                checkpoint_dir=root / f"r{r}",
+                max_length=max_length,
+                stop_after_step=stop_after_step,
+            )
+            fingerprint = adapter_fingerprint(peft_model)
+            res = _evaluate(peft_model, tokenizer, test, spec, batch_size, max_length)
+        finally:
+            model = peft_model.unload()  # the base model, unchanged, for the next resample
+        res = res.assign(resample=r, train_ids_sha=_ids_hash(split.train_ids))
+        res["adapter_sha"] = fingerprint
+        info = {"resample": r, **trained.summary(), "adapter_sha": fingerprint}
+        log.info(
+            "resample %d: %d steps (resumed at %d), loss %.4f -> %.4f, test acc %.3f",
+            r, trained.total_steps, trained.resumed_from_step, trained.losses[0],
+            trained.losses[-1], float(res["correct"].mean()),
+        )  # fmt: skip
+        write_parquet(res, done)
+        pd.Series(info).to_json(done.with_suffix(".json"))
+        frames.append(res)
+        logs.append(info)
+    return _finish(frames, spec), logs
+
+
+def _evaluate(
+    model: Any, tokenizer: Any, test: pd.DataFrame, spec: CellSpec, batch_size: int, max_len: int
+) -> pd.DataFrame:
+    """LoRA-MC: §7.1 scoring, zero-shot; LoRA-CoT: generation, stopping at EOS only."""
+    if spec.method == "lora_mc":
+        from e2h.scoring import score_choices
+
+        return score_choices(
+            model, tokenizer, test, None, spec.prompt, batch_size=batch_size,
+            max_length=max_len, model_key=spec.model, seed=spec.seed,
+        )  # fmt: skip
+    from e2h.generation import generate_answers
+
+    return generate_answers(
+        model, tokenizer, test, None, spec.prompt, kind=ANSWER_KIND[spec.dataset],
+        max_new_tokens=spec.max_new_tokens, batch_size=batch_size, max_length=max_len,
+        model_key=spec.model, seed=spec.seed, stop=None,
+    )  # fmt: skip
+
+
+def clear_checkpoints(checkpoint_root: str | Path) -> None:
+    """Remove a finished cell's checkpoints (its outputs hold everything that matters)."""
+    shutil.rmtree(checkpoint_root, ignore_errors=True)

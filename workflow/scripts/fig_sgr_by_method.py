@@ -1,0 +1,19 @@
+"""Rule fig_sgr_by_method: SGR on the hard test level per panel and training method."""
+
+from e2h.figures import fig_sgr_by_method as fig_mod
+from e2h.io import write_csv
+from e2h.logs import run_with_log
+from e2h.plotting import save_figure, set_style
+
+
+def main(smk) -> None:
+    set_style()
+    panels = fig_mod.load_method_panels(smk.params.panels, smk.params.tables)
+    data = fig_mod.build(panels, smk.params.draws, smk.params.seed, purpose="fig-sgr-by-method")
+    write_csv(data, smk.output.data)
+    fig = fig_mod.draw(data, smk.params.title, error_bars=smk.params.error_bars)
+    save_figure(fig, smk.output.figures, dpi=smk.params.dpi)
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    run_with_log(snakemake, main)  # noqa: F821
