@@ -456,8 +456,13 @@ def all_to_all_rows():
         if dataset not in DATASETS:
             continue
         for method in e2h_grid.trained_methods(config, dataset, e2h_grid.ALL_TO_ALL):
-            path = cells(dataset=dataset, model=model, method=method, train="all")[0]
-            n = path.split("/all-n")[1].split("/")[0]
+            frame = CONDITIONS[
+                (CONDITIONS["dataset"] == dataset)
+                & (CONDITIONS["model"] == model)
+                & (CONDITIONS["method"] == method)
+                & (CONDITIONS["train"] == "all")
+            ]
+            path, n = e2h_grid.cell_paths(frame)[0], int(frame["n"].iloc[0])
             name = METHOD_LABELS[method]
             cot = "TRUE" if method.endswith("_cot") else "FALSE"
             rows.append(
