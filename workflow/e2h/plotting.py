@@ -91,7 +91,11 @@ def labelled_bars(
         ax.errorbar(
             x,
             values,
-            yerr=[values - frame["ci_low"], frame["ci_high"] - values],
+            # the boot-averaged value can sit just outside the percentile CI: clip at 0
+            yerr=[
+                np.clip(values - frame["ci_low"], 0, None),
+                np.clip(frame["ci_high"] - values, 0, None),
+            ],
             fmt="none",
             ecolor="black",
             capsize=3,
