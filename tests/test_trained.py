@@ -194,3 +194,19 @@ def test_probe_cell_on_cached_hidden_states(tiny, tmp_path):  # noqa: F811
     assert np.allclose(np.vstack(again["label_conf"]), np.vstack(pred["label_conf"]))
     with pytest.raises(KeyError, match="rerun extract_hidden_states"):
         reps.rows(["not-an-item"])
+
+
+def test_long_cot_training_sequences_are_shortened_from_the_question_start(tiny):  # noqa: F811
+    _, tok = tiny
+    items = toy_items(2)
+    full = cot_sequences(tok, items, "0305", 2048)
+    limit = len(full[0][0]) - 5
+    short = cot_sequences(tok, items, "0305", limit)
+    (ids, bound), (ref, ref_bound) = short[0], full[0]
+    assert len(ids) == limit, (len(ids), limit)
+    assert bound == ref_bound - 5, (bound, ref_bound)
+    assert ids[bound:] == ref[ref_bound:]  # the whole target survives
+    from e2h.scoring import Encoder
+
+    lead = len(Encoder(tok).lead)  # leading special tokens (if the tokenizer adds any) kept
+    assert ids[:lead] == ref[:lead] and ids[lead:bound] == ref[lead + 5 : ref_bound]

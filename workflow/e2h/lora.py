@@ -123,11 +123,19 @@ def cot_sequences(
     for c, f, (_, row) in zip(encode(contexts), encode(fulls), items.iterrows(), strict=True):
         bound = len(c) if f[: len(c)] == c else _lcp(f, c)
         ids = f + ([eos] if eos is not None else [])
-        if len(ids) > max_length:
-            raise ValueError(
-                f"item {row['id']}: the CoT training sequence has {len(ids)} tokens, more "
-                f"than max_length {max_length}"
-            )
+        excess = len(ids) - max_length
+        if excess > 0:
+            # like the prompts' length rule (§6): drop the start of the question, keep the
+            # leading special tokens, the answer cue and the whole target when possible
+            lead = len(encode.lead)
+            cut = min(excess, max(0, bound - 1 - lead))
+            ids = ids[:lead] + ids[lead + cut :]
+            bound -= cut
+            ids = ids[:max_length]  # a target longer than the limit loses its end
+            log.warning(
+                "item %s: CoT training sequence shortened by %d tokens to max_length %d",
+                row["id"], excess, max_length,
+            )  # fmt: skip
         out.append((ids, bound))
     return out
 
