@@ -202,22 +202,29 @@ def representation_files(dataset, model, prompt):
 
 
 def trained_cell_inputs(wildcards):
-    """A probe reads cached hidden states; LoRA reads the model."""
+    """A probe reads cached hidden states (training and test features of the same dataset);
+    LoRA reads the model."""
     if wildcards.method == "probe":
-        return representation_files(
+        files = representation_files(
             wildcards.dataset, wildcards.model, wildcards.prompt
         )
-    return model_input(wildcards)
+        return {"train_features": files, "test_features": files}
+    return {"model": model_input(wildcards)}
 
 
 def transfer_trained_inputs(wildcards):
+    """Transfer probes train on the source dataset's features, test on MMLU's."""
     if wildcards.method == "probe":
-        return [
-            f
-            for d in ("arc", "mmlu")
-            for f in representation_files(d, wildcards.model, wildcards.prompt)
-        ]
-    return model_input(wildcards)
+        source = TRANSFER_SOURCES[wildcards.source][0]
+        return {
+            "train_features": representation_files(
+                source, wildcards.model, wildcards.prompt
+            ),
+            "test_features": representation_files(
+                "mmlu", wildcards.model, wildcards.prompt
+            ),
+        }
+    return {"model": model_input(wildcards)}
 
 
 def _spec_of_row(row):

@@ -132,8 +132,8 @@ rule extract_hidden_states:
 
 rule run_trained_cell:
     input:
+        unpack(trained_cell_inputs),
         table="results/hardness/{dataset}/human.parquet",
-        model=trained_cell_inputs,
     output:
         predictions=e2h_grid.CELL_PREDICTIONS,
         cell=e2h_grid.CELL_RECORD,
@@ -163,9 +163,9 @@ rule run_trained_cell:
 
 rule run_trained_transfer_cell:
     input:
+        unpack(transfer_trained_inputs),
         arc="results/hardness/arc/human.parquet",
         mmlu="results/hardness/mmlu/human.parquet",
-        model=transfer_trained_inputs,
     output:
         predictions=e2h_grid.TRANSFER_PREDICTIONS,
         cell=e2h_grid.TRANSFER_RECORD,

@@ -113,7 +113,9 @@ def test_every_figure_and_cell_exists(finished_run):
     assert set(sgr["Test Hardness"]) == {"Hard", "All"} and len(sgr) == 8
     records = list((work / "results/cells").rglob("cell.json"))
     cfg = yaml.safe_load(cfg_path.read_text())
-    assert len(records) == expected_conditions(cfg) + 5  # + five Figure-1 sources
+    prompting, trained = expected_conditions(cfg), expected_conditions(cfg, trained_cells=True)
+    # + five Figure-1 sources by ICL, four each by probe and LoRA-MC
+    assert len(records) == prompting + trained + 5 + 8
     for rec in records:
         cell = json.loads(rec.read_text())
         assert cell["cell_sha256"] and cell["packages"]["torch"]
@@ -225,5 +227,16 @@ def test_hidden_states_are_cached_with_a_manifest(finished_run):
 
     _, work, _ = finished_run
     features, mask, manifest = load_hidden_states(work / Path(HIDDEN).parent, verify=True)
-    assert features.shape[:2] == mask.shape == (2290, 2)
+    # only the items the StrategyQA probe cells train or test on, not all 2290
+    probe_cells = list((work / "results/cells/strategyqa/tiny").glob("probe-0306/*/*/*"))
+    assert len(probe_cells) == 3  # easy, hard, all
+    used = set()
+    for cell in probe_cells:
+        pred = pd.read_parquet(cell / "predictions.parquet")
+        used |= set(pred["id"])
+        record = json.loads((cell / "cell.json").read_text())
+        assert record["representations"]["train"] == manifest["sha256"]
+        assert record["cell"]["probe"]["epochs"] == 20  # hashed settings, not the training log
+    assert used <= set(manifest["item_ids"]) and len(manifest["item_ids"]) < 2290
+    assert features.shape[:2] == mask.shape == (len(manifest["item_ids"]), 2)
     assert manifest["prompt_id"] == "0306" and mask.all()

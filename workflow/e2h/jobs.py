@@ -48,9 +48,11 @@ def write_cell(
     started: float,
     config: dict[str, Any],
     model_info: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """Predictions (parquet) and the cell record: resolved settings, its hash, provenance,
-    accuracy per resample and level, invalid-generation rate, wall time."""
+    accuracy per resample and level, invalid-generation rate, wall time. ``details`` (e.g.
+    training logs) are recorded but not part of the settings hash."""
     from e2h.models import model_provenance
     from e2h.provenance import config_hash
 
@@ -70,6 +72,7 @@ def write_cell(
             "invalid_generation_rate": invalid,
             "summary": summary.to_dict("records"),
             "wall_seconds": round(time.time() - started, 2),
+            **(details or {}),
         },
     )
     record.pop("config", None)  # the cell settings above are what matter; config is hashed

@@ -469,36 +469,28 @@ def _packed_logprobs(
     allowed_new = causal & (sk >= 0) & ((sk == 0) | (sk == sq))
     pad_q = seg < 0  # padding queries attend to themselves only (never NaN, never read)
     allowed_new |= pad_q[:, :, None] & torch.eye(t, dtype=torch.bool)[None]
+    inputs = {"input_ids": ids.to(dev), "position_ids": pos.to(dev)}
     if kv is not None and p > 0 and shared_prefix:
         # the prefix stays stored once; see e2h.prefix_attention
-        with shared_prefix_attention(_unwrap(model).config):
-            o = dec(
-                input_ids=ids.to(dev),
-                attention_mask=allowed_new[:, None].to(dev),
-                position_ids=pos.to(dev),
-                use_cache=False,
-                e2h_prefix_kv=kv,
-            )
+        attention = shared_prefix_attention(_unwrap(model).config)
+        inputs.update(attention_mask=allowed_new[:, None], use_cache=False, e2h_prefix_kv=kv)
     else:
-        allowed = torch.cat([torch.ones((n, t, p), dtype=torch.bool), allowed_new], dim=2)
-        dtype = next(dec.parameters()).dtype
-        if _attn_impl(model) == "eager":
-            mask = torch.zeros(allowed.shape, dtype=dtype)
-            mask.masked_fill_(~allowed, torch.finfo(dtype).min)
-        else:
-            mask = allowed
         from transformers import DynamicCache
 
-        cache = _expanded_cache(kv, n) if kv is not None and p > 0 else DynamicCache()
-        with _cpu_masked_gqa(dev):
-            o = dec(
-                input_ids=ids.to(dev),
-                attention_mask=mask[:, None].to(dev),
-                position_ids=pos.to(dev),
-                past_key_values=cache,
-                use_cache=True,
+        allowed = torch.cat([torch.ones((n, t, p), dtype=torch.bool), allowed_new], dim=2)
+        mask = allowed
+        if _attn_impl(model) == "eager":
+            dtype = next(dec.parameters()).dtype
+            mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(
+                ~allowed, torch.finfo(dtype).min
             )
-        del cache
+        cache = _expanded_cache(kv, n) if kv is not None and p > 0 else DynamicCache()
+        attention = _cpu_masked_gqa(dev)
+        inputs.update(attention_mask=mask[:, None], past_key_values=cache, use_cache=True)
+    inputs["attention_mask"] = inputs["attention_mask"].to(dev)
+    with attention:
+        o = dec(**inputs)
+    del inputs
     h = o.last_hidden_state
     del o
     rows, cols, targets, owners = [], [], [], []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from e2h.cells import CellSpec
 from e2h.sampling import EmptySplitError, Split
 from e2h.seeds import rng
 
@@ -72,3 +73,26 @@ def transfer_splits(
         held = set(chosen)
         out.append(Split(chosen, [i for i in test if i not in held]))
     return out
+
+
+def transfer_cell(
+    raw: dict, tables: dict[str, pd.DataFrame]
+) -> tuple[CellSpec, list[Split], pd.DataFrame]:
+    """A Figure-1 cell from its rule spec: the CellSpec (dataset mmlu, measure "transfer",
+    train = the source), each resample's split, and the table the training items come from."""
+    source = raw["source"]
+    spec = CellSpec(
+        dataset="mmlu",
+        model=raw["model"],
+        method=raw["method"],
+        prompt=raw["prompt"],
+        measure="transfer",
+        train=source,
+        n=raw["k"],
+        resamples=raw["resamples"],
+        cap=raw["cap"],
+        seed=raw["seed"],
+    )
+    splits = transfer_splits(tables, source, raw["resamples"], raw["k"], raw["cap"], raw["seed"])
+    train_table = tables[SOURCES[source][0]] if SOURCES[source] else tables["mmlu"]
+    return spec, splits, train_table
