@@ -17,6 +17,7 @@ from e2h.stats import (
     bootstrap_p_value,
     diff_bootstrap,
     format_estimate,
+    gap_ratio,
     grid_bootstrap,
     percentile_interval,
     sgr_bootstrap,
@@ -200,6 +201,22 @@ def test_sgr_fully_degenerate_denominator() -> None:
     for value in (res.mean, res.estimate, res.ci_low, res.ci_high, res.half_width, res.p_value):
         assert math.isnan(value)
     assert res.format() == "NA ± NA (p = NA)"
+
+
+def test_sgr_float_noise_gap_is_zero_not_huge() -> None:
+    """Hard == Unsup up to summation order (here 1.1e-16 apart) gives NA, not SGR ≈ 1e15."""
+    gen = np.random.default_rng(0)
+    for _ in range(7):
+        x = (gen.random((40, 3)) < 0.5).astype(float)  # the 7th draw shows the noise
+    ids = [f"i{i}" for i in range(40)]
+    unsup = pd.DataFrame(x, index=ids)
+    hard = pd.DataFrame(x[:, [2, 0, 1]], index=ids)  # same outcomes, columns reordered
+    assert boot_averaged_accuracy(hard) != boot_averaged_accuracy(unsup)  # the noise is real
+    easy = pd.DataFrame((gen.random((40, 3)) < 0.8).astype(float), index=ids)
+    res = sgr_bootstrap(unsup, easy, hard, 200, rng("test", "noise"))
+    assert math.isnan(res.estimate)
+    assert gap_ratio(0.3, 1e-17) != gap_ratio(0.3, 1e-17)  # NaN
+    assert gap_ratio(0.3, 0.4) == pytest.approx(0.75)
 
 
 def test_sgr_partly_degenerate_denominator() -> None:

@@ -384,6 +384,18 @@ def grid_bootstrap(
     )
 
 
+#: Accuracy gaps smaller than this are zero: means of 0/1 outcomes that differ only by
+#: floating-point summation order (e.g. 1e-17) must not yield an SGR of 1e14.
+ZERO_GAP = 1e-9
+
+
+def gap_ratio(num: Any, den: Any) -> Any:
+    """num / den, NaN where |den| < ZERO_GAP (the supervision gap is zero: SGR undefined)."""
+    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.abs(den) < ZERO_GAP, np.nan, num / den)
+
+
 def sgr_bootstrap(
     unsup: pd.DataFrame,
     easy: pd.DataFrame,
@@ -414,11 +426,9 @@ def sgr_bootstrap(
         num, den = d[:, 0], d[:, 1]
     else:
         raise ValueError(f"unknown statistic {statistic!r}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        samples = num / den  # a zero denominator gives ±inf or NaN, dropped and counted
+    samples = gap_ratio(num, den)  # a zero denominator gives NaN, dropped and counted
     acc_u, acc_e, acc_h = (boot_averaged_accuracy(a) for a in arrays)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        estimate = np.float64(acc_e - acc_u) / np.float64(acc_h - acc_u)
+    estimate = gap_ratio(np.float64(acc_e - acc_u), np.float64(acc_h - acc_u))
     return _summarise(
         samples,
         statistic=f"sgr_{statistic}",
