@@ -1,9 +1,19 @@
 # e2h: reproduce Hase et al. (ACL 2024), "The Unreasonable Effectiveness of Easy Training
 # Data for Hard Tasks". This file only validates the config, includes one rule file per
-# stage and names the targets; logic lives in the e2h package under workflow/.
+# stage and names the targets; what a run contains is computed by e2h.plan.
+import os
+import sys
+
 from snakemake.utils import min_version
 
 min_version("9.17")
+
+# Jobs import the e2h package of this checkout, whatever else is installed.
+_PACKAGE_DIR = os.path.join(workflow.basedir, "workflow")
+sys.path.insert(0, _PACKAGE_DIR)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_PACKAGE_DIR, *filter(None, [os.environ.get("PYTHONPATH")])]
+)
 
 
 configfile: "config.yaml"
@@ -15,18 +25,8 @@ report: "workflow/report/workflow.rst"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/hardness.smk"
-include: "rules/figures.smk"
-
-
-if EXPERIMENTS:
-
-    include: "rules/experiments.smk"
-    include: "rules/stats.smk"
-    include: "rules/figures_rq2.smk"
-
-    if TRAINED_METHODS:
-
-        include: "rules/figures_methods.smk"
+include: "rules/experiments.smk"
+include: "rules/outputs.smk"
 
 
 localrules:
@@ -38,16 +38,23 @@ localrules:
 rule all:
     default_target: True
     input:
-        FIGURE_FILES,
-        TABLE_FILES,
+        PLAN.target_files(),
         "results/provenance.json",
 
 
 rule figures:
     input:
-        FIGURE_FILES,
+        [
+            f
+            for i in PLAN.figure_ids()
+            for f in PLAN.outputs[i].files(FIG_FORMATS)["figures"]
+        ],
 
 
 rule tables:
     input:
-        TABLE_FILES,
+        [
+            f
+            for i in PLAN.table_ids()
+            for f in PLAN.outputs[i].files(FIG_FORMATS).values()
+        ],

@@ -1,4 +1,5 @@
-# Model jobs: GGUF conversion and prompting cells (study.md §4-8, §15).
+# Model jobs: GGUF conversion, cells (prompting and trained) and hidden states.
+# Which cells exist and what each one reads is e2h.plan's; the rules look them up by path.
 
 
 rule convert_model:
@@ -20,61 +21,89 @@ rule convert_model:
         "../workflow/scripts/convert_model.py"
 
 
+# Zero-shot, ICL and ICL-CoT cells, of the grid and of 3rd grade -> college.
 rule run_cell:
     input:
-        table="results/hardness/{dataset}/human.parquet",
-        model=model_input,
+        unpack(cell_inputs),
+        code=code("run_cell.py"),
     output:
-        predictions=e2h_grid.CELL_PREDICTIONS,
-        cell=e2h_grid.CELL_RECORD,
+        predictions=f"{CELL_PATH}/predictions.parquet",
+        cell=f"{CELL_PATH}/cell.json",
     log:
-        e2h_grid.CELL_LOG,
+        f"results/logs/run_cell/{CELL_DIR}.log",
     benchmark:
-        e2h_grid.CELL_BENCHMARK
+        f"results/benchmarks/run_cell/{CELL_DIR}.tsv"
     wildcard_constraints:
-        method="zs|zs_cot|icl|icl_cot",
+        method="|".join(PROMPTING_METHODS),
     conda:
         "../envs/gpu.yaml"
     threads: 2
     resources:
         mem_mb=model_mem_mb,
-        runtime=model_runtime,
-        gpu=model_gpus,
+        runtime=model_resource("runtime"),
+        gpu=model_resource("gpus"),
     params:
-        spec=cell_spec,
-        registry=model_registry,
+        spec=cell_param("spec"),
+        registry=cell_param("registry"),
     script:
         "../workflow/scripts/run_cell.py"
 
 
-rule run_transfer_cell:
+# Linear-probe and LoRA cells, of the grid and of 3rd grade -> college.
+rule run_trained_cell:
     input:
-        arc="results/hardness/arc/human.parquet",
-        mmlu="results/hardness/mmlu/human.parquet",
-        model=model_input,
+        unpack(cell_inputs),
+        code=code("run_trained_cell.py"),
     output:
-        predictions=e2h_grid.TRANSFER_PREDICTIONS,
-        cell=e2h_grid.TRANSFER_RECORD,
+        predictions=f"{CELL_PATH}/predictions.parquet",
+        cell=f"{CELL_PATH}/cell.json",
     log:
-        e2h_grid.TRANSFER_LOG,
+        f"results/logs/run_trained_cell/{CELL_DIR}.log",
     benchmark:
-        "results/benchmarks/"
-        + TRANSFER_PATH.replace("results/cells", "run_cell")
-        + ".tsv"
+        f"results/benchmarks/run_trained_cell/{CELL_DIR}.tsv"
     wildcard_constraints:
-        method="zs|icl",
+        method="|".join(TRAINED_METHODS),
     conda:
         "../envs/gpu.yaml"
     threads: 2
     resources:
         mem_mb=model_mem_mb,
-        runtime=model_runtime,
-        gpu=model_gpus,
+        runtime=model_resource("runtime"),
+        gpu=lambda wc: 0 if wc.method == "probe" else model_resource("gpus")(wc),
     params:
-        spec=transfer_spec,
-        registry=model_registry,
+        spec=cell_param("spec"),
+        registry=cell_param("registry"),
+        trained=cell_param("trained"),
+        checkpoints=lambda wc: f"results/checkpoints/{CELL_DIR.format(**wc)}",
     script:
-        "../workflow/scripts/run_transfer_cell.py"
+        "../workflow/scripts/run_trained_cell.py"
+
+
+rule extract_hidden_states:
+    input:
+        tables=representation_tables,
+        model=model_input,
+        code=code("extract_hidden_states.py"),
+    output:
+        manifest="results/representations/{dataset}/{model}/p{prompt}/manifest.json",
+        features="results/representations/{dataset}/{model}/p{prompt}/features.npy",
+        mask="results/representations/{dataset}/{model}/p{prompt}/choice_mask.npy",
+    log:
+        "results/logs/extract_hidden_states/{dataset}/{model}/p{prompt}.log",
+    benchmark:
+        "results/benchmarks/extract_hidden_states/{dataset}/{model}/p{prompt}.tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: 2
+    resources:
+        mem_mb=model_mem_mb,
+        runtime=model_resource("runtime"),
+        gpu=model_resource("gpus"),
+    params:
+        registry=model_params,
+        cells=representation_cells,
+    script:
+        "../workflow/scripts/extract_hidden_states.py"
 
 
 rule benchmark_scoring:
@@ -96,100 +125,8 @@ rule benchmark_scoring:
         mem_mb=8000,
         runtime=60,
     params:
-        engines=config.get("benchmark_engines", "fast,naive,lm_eval").split(","),
+        engines=config["benchmark_engines"].split(","),
         n_items=200,
         n_demos=10,
     script:
         "../workflow/scripts/benchmark_scoring_rule.py"
-
-
-rule extract_hidden_states:
-    input:
-        unpack(representation_tables),
-        model=model_input,
-    output:
-        manifest="results/representations/{dataset}/{model}/p{prompt}/manifest.json",
-        features="results/representations/{dataset}/{model}/p{prompt}/features.npy",
-        mask="results/representations/{dataset}/{model}/p{prompt}/choice_mask.npy",
-    log:
-        "results/logs/extract_hidden_states/{dataset}/{model}/p{prompt}.log",
-    benchmark:
-        "results/benchmarks/extract_hidden_states/{dataset}/{model}/p{prompt}.tsv"
-    conda:
-        "../envs/gpu.yaml"
-    threads: 2
-    resources:
-        mem_mb=model_mem_mb,
-        runtime=model_runtime,
-        gpu=model_gpus,
-    params:
-        registry=model_registry,
-        out_dir=lambda wc: representation_dir(wc.dataset, wc.model, wc.prompt),
-        cells=representation_cells,
-    script:
-        "../workflow/scripts/extract_hidden_states.py"
-
-
-rule run_trained_cell:
-    input:
-        unpack(trained_cell_inputs),
-        table="results/hardness/{dataset}/human.parquet",
-    output:
-        predictions=e2h_grid.CELL_PREDICTIONS,
-        cell=e2h_grid.CELL_RECORD,
-    log:
-        e2h_grid.CELL_LOG.replace("run_cell", "run_trained_cell"),
-    benchmark:
-        e2h_grid.CELL_BENCHMARK.replace("run_cell", "run_trained_cell")
-    wildcard_constraints:
-        method="probe|lora_mc|lora_cot",
-    conda:
-        "../envs/gpu.yaml"
-    threads: 2
-    resources:
-        mem_mb=model_mem_mb,
-        runtime=model_runtime,
-        gpu=lambda wc: 0 if wc.method == "probe" else model_gpus(wc),
-    params:
-        spec=cell_spec,
-        registry=model_registry,
-        trained=trained_settings,
-        checkpoints=lambda wc: e2h_grid.CELL_PATH.format(**wc).replace(
-            "results/cells", "results/checkpoints"
-        ),
-    script:
-        "../workflow/scripts/run_trained_cell.py"
-
-
-rule run_trained_transfer_cell:
-    input:
-        unpack(transfer_trained_inputs),
-        arc="results/hardness/arc/human.parquet",
-        mmlu="results/hardness/mmlu/human.parquet",
-    output:
-        predictions=e2h_grid.TRANSFER_PREDICTIONS,
-        cell=e2h_grid.TRANSFER_RECORD,
-    log:
-        e2h_grid.TRANSFER_LOG.replace("run_cell", "run_trained_cell"),
-    benchmark:
-        "results/benchmarks/"
-        + TRANSFER_PATH.replace("results/cells", "run_trained_cell")
-        + ".tsv"
-    wildcard_constraints:
-        method="probe|lora_mc",
-    conda:
-        "../envs/gpu.yaml"
-    threads: 2
-    resources:
-        mem_mb=model_mem_mb,
-        runtime=model_runtime,
-        gpu=lambda wc: 0 if wc.method == "probe" else model_gpus(wc),
-    params:
-        spec=transfer_spec,
-        registry=model_registry,
-        trained=trained_settings,
-        checkpoints=lambda wc: e2h_grid.TRANSFER_PATH.format(**wc).replace(
-            "results/cells", "results/checkpoints"
-        ),
-    script:
-        "../workflow/scripts/run_trained_cell.py"

@@ -19,7 +19,7 @@ rule annotate_human_hardness:
         mem_mb=2000,
         runtime=10,
     params:
-        measures=lambda wc: measures(wc.dataset),
+        measures=measures,
         percentiles=config["percentiles"],
     script:
         "../workflow/scripts/annotate_human_hardness.py"

@@ -17,6 +17,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
+def data_config(**settings) -> dict:
+    """A complete ``data:`` section (the schema's defaults, bundled snapshot) with overrides."""
+    return {
+        "source": "bundled",
+        "snapshot_dir": str(SNAPSHOT),
+        "gsm8k_keep_calculator_annotations": False,
+        **settings,
+    }
+
+
 @pytest.fixture(scope="session")
 def default_config() -> dict:
     return yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -27,5 +37,5 @@ def bundled_items() -> dict:
     """Item tables of all four datasets from the bundled snapshot (prepared once)."""
     from e2h.data import prepare_items
 
-    cfg = {"source": "bundled", "snapshot_dir": str(SNAPSHOT)}
+    cfg = data_config()
     return {d: prepare_items(d, cfg)[0] for d in ["arc", "mmlu", "strategyqa", "gsm8k"]}

@@ -218,7 +218,7 @@ def test_changing_one_dataset_reruns_only_its_cells(finished_run):
         (snap / "MANIFEST.json").write_text(manifest)
     cell_jobs = [ln for ln in out.splitlines() if "output: results/cells/" in ln]
     assert cell_jobs and all("results/cells/strategyqa/" in ln for ln in cell_jobs), cell_jobs
-    assert "dataset=arc" not in out and "run_transfer_cell" not in out
+    assert "dataset=arc" not in out and "measure=transfer" not in out
     assert "fig_e2h_main" in out and "fig_third_grade_to_college" not in out
 
 

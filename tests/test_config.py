@@ -27,8 +27,9 @@ BAD_CONFIGS = [
     ),
     (lambda c: c.update(seed="zero"), r"seed: expected integer, got str 'zero'"),
     (
-        lambda c: c["datasets"].update(squad={"measures": {}}),
-        r"unknown key 'squad' under 'datasets'; allowed keys: arc, gsm8k, mmlu, strategyqa",
+        lambda c: c["datasets"].update(squad={"measures": {"num_words": {"rule": "percentile"}}}),
+        r"datasets: unknown dataset 'squad'; registered \(workflow/resources/datasets.yaml\): "
+        r"arc, mmlu, strategyqa, gsm8k",
     ),
     (
         lambda c: c["datasets"]["arc"]["measures"]["human_grade"].update(rule="quantile"),

@@ -67,14 +67,14 @@ def test_pad_token_fallbacks(tmp_path):
     d = build_tiny(tmp_path / "nopad", with_pad=False)
     tok = AutoTokenizer.from_pretrained(d)
     assert tok.pad_token is None
-    configure_tokenizer(tok, {})
+    configure_tokenizer(tok, {"padding_side": "left"})
     assert tok.pad_token == "<unk>" and tok.padding_side == "left"
     tok = AutoTokenizer.from_pretrained(d)
     tok.unk_token = None
     configure_tokenizer(tok, {"padding_side": "right"})
     assert tok.pad_token == "</s>" and tok.padding_side == "right"
     tok = AutoTokenizer.from_pretrained(d)
-    configure_tokenizer(tok, {"pad_token": "</s>"})
+    configure_tokenizer(tok, {"pad_token": "</s>", "padding_side": "left"})
     assert tok.pad_token == "</s>"
 
 

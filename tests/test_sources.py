@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from e2h.data import DataError, prepare_items
-from e2h.data.sources import MMLU_SUBSETS, read_manifest, sha256_file
-from tests.conftest import SNAPSHOT
+from e2h.data.mmlu import SUBSETS as MMLU_SUBSETS
+from e2h.data.sources import read_manifest, sha256_file
+from tests.conftest import SNAPSHOT, data_config
 
 N_PER_SPLIT = 4
 
@@ -31,7 +32,7 @@ def test_sha_mismatch_names_the_file(tmp_path):
     with gzip.open(snap / "mmlu.jsonl.gz", "ab") as fh:
         fh.write(b'{"extra": 1}\n')
     with pytest.raises(DataError, match=r"mmlu.jsonl.gz: SHA-256 mismatch"):
-        prepare_items("mmlu", {"source": "bundled", "snapshot_dir": str(snap)})
+        prepare_items("mmlu", data_config(snapshot_dir=str(snap)))
 
 
 def _rows(path: Path) -> list[dict]:
@@ -118,7 +119,7 @@ def test_hub_and_bundled_give_identical_tables(
     dataset, local_hub, bundled_items, monkeypatch, tmp_path
 ):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
-    cfg = {"source": "hub", "hub": local_hub, "snapshot_dir": str(SNAPSHOT)}
+    cfg = data_config(source="hub", hub=local_hub)
     hub_table, prov = prepare_items(dataset, cfg)
     assert prov["source"] == "hub" and prov["hub"]["path"] == local_hub[dataset]["path"]
     assert len(hub_table) > 0
@@ -129,10 +130,8 @@ def test_hub_and_bundled_give_identical_tables(
 
 
 def test_hub_failure_names_dataset(tmp_path):
-    cfg = {
-        "source": "hub",
-        "snapshot_dir": str(SNAPSHOT),
-        "hub": {"gsm8k": {"path": str(tmp_path / "missing"), "config": "main"}},
-    }
+    cfg = data_config(
+        source="hub", hub={"gsm8k": {"path": str(tmp_path / "missing"), "config": "main"}}
+    )
     with pytest.raises(DataError, match=r"hub dataset .*missing.* could not be loaded"):
         prepare_items("gsm8k", cfg)

@@ -224,21 +224,19 @@ def test_paper_scale_dag_cell_count(tmp_path):
         if line.startswith(
             (
                 "run_cell ",
-                "run_transfer_cell ",
                 "convert_model ",
                 "run_trained_cell ",
-                "run_trained_transfer_cell ",
                 "extract_hidden_states ",
             )
         )
     )
     cfg = yaml.safe_load(paper.read_text())
-    # 25 population-grid cells + 14 extra-measure ICL cells + StrategyQA's non-CoT Table-4 row
-    assert int(counts["run_cell"]) == expected_conditions(cfg) == 40
-    # probe 11 + 7 + 5, LoRA-MC 11 + 7 + 1, LoRA-CoT 5 + 7 (ARC, MMLU, StrategyQA, GSM8k)
-    assert int(counts["run_trained_cell"]) == expected_conditions(cfg, trained_cells=True) == 54
-    assert int(counts["run_transfer_cell"]) == 5
-    assert int(counts["run_trained_transfer_cell"]) == 8  # probe and LoRA-MC x 4 sources
+    # 25 population-grid cells + 14 extra-measure ICL cells + StrategyQA's non-CoT Table-4 row,
+    # + the five Figure-1 sources (ICL, zero-shot)
+    assert int(counts["run_cell"]) == expected_conditions(cfg) + 5 == 45
+    # probe 11 + 7 + 5, LoRA-MC 11 + 7 + 1, LoRA-CoT 5 + 7 (ARC, MMLU, StrategyQA, GSM8k),
+    # + probe and LoRA-MC x 4 Figure-1 sources
+    assert int(counts["run_trained_cell"]) == expected_conditions(cfg, trained_cells=True) + 8
     # ARC, MMLU, StrategyQA for Llama-2-70b; ARC, MMLU for the transfer model (Mixtral)
     assert int(counts["extract_hidden_states"]) == 5
     assert "convert_model" not in counts  # hub models need no conversion

@@ -1,5 +1,8 @@
 """Cells: one condition (dataset, model, method, measure, train level, n) over its resamples.
 
+This module is a cell's identity (its spec, its folder, both ways) and its splits; running
+a prompting cell is ``e2h.prompting``, a trained one ``e2h.trained``.
+
 A job runs one condition: it loads the model once and loops over the resamples, writing
 one row per (test item, resample) with every cell field, so arms are always selected by
 field values and joined by item id, never by position (D-5, D-6, D-8).
@@ -9,19 +12,42 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import pandas as pd
 
+from e2h import registry
 from e2h.sampling import ANY_MEASURE, EmptySplitError, Split, capped_test_sample, draw_split
 
 log = logging.getLogger(__name__)
 
-#: Methods and what they do at test time.
-MC_METHODS = {"zs", "icl"}  # multiple-choice scoring (§7.1)
-COT_METHODS = {"zs_cot", "icl_cot"}  # generation with chain of thought (§7.2)
-ANSWER_KIND = {"strategyqa": "yesno", "gsm8k": "number"}
+#: The measure of 3rd grade → college cells (tested on MMLU college; train = the source).
+TRANSFER_MEASURE = "transfer"
+
+#: A cell's output folder: every factor of its identity. ``CellSpec.directory`` writes it
+#: and ``CellSpec.from_directory`` reads it; the rules match it with ``WILDCARDS``.
+CELL_PATH = (
+    "results/cells/{dataset}/{model}/{method}-{prompt}/{measure}/{train}-n{n}/"
+    "r{resamples}-cap{cap}-s{seed}"
+)
+#: The pattern of each path field (also the rules' wildcard constraints).
+WILDCARDS = {
+    "dataset": r"[a-z][a-z0-9_]*",
+    "model": r"[a-z0-9][a-z0-9.-]*",
+    "method": r"[a-z][a-z_]*",
+    "prompt": r"\d{4}",
+    "measure": r"[a-z][a-z0-9_]*",
+    "train": r"[a-z][a-z0-9_]*",
+    "n": r"\d+",
+    "resamples": r"\d+",
+    "cap": r"\d+|all",
+    "seed": r"\d+",
+}
+_PATH_RE = re.compile(
+    re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>{WILDCARDS[m.group(1)]})", CELL_PATH)
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +71,60 @@ class CellSpec:
     def cell_hash(self) -> str:
         text = repr(sorted(asdict(self).items()))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def directory(self) -> str:
+        """The cell's output folder (``CELL_PATH`` filled with its path fields)."""
+        cap = "all" if self.cap is None else str(int(self.cap))
+        return CELL_PATH.format(**{**self.path_fields(), "cap": cap})
+
+    def path_fields(self) -> dict[str, Any]:
+        """The fields in the path; the others are derived from the config by ``e2h.plan``."""
+        return {k: getattr(self, k) for k in PATH_FIELDS}
+
+    @classmethod
+    def from_directory(cls, directory: str) -> CellSpec:
+        """The path fields of a cell folder (the inverse of ``directory``)."""
+        match = _PATH_RE.fullmatch(str(directory).rstrip("/"))
+        if match is None:
+            raise ValueError(f"{directory!r} is not a cell folder ({CELL_PATH})")
+        raw = match.groupdict()
+        return cls(
+            **{k: raw[k] for k in ("dataset", "model", "method", "prompt", "measure", "train")},
+            n=int(raw["n"]),
+            resamples=int(raw["resamples"]),
+            cap=None if raw["cap"] == "all" else int(raw["cap"]),
+            seed=int(raw["seed"]),
+        )
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CellSpec:
+        """A spec from its ``as_dict`` form (the rule params)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown cell field(s) {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**{**raw, "cap_measures": tuple(raw.get("cap_measures") or ())})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "cap_measures": list(self.cap_measures)}
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.measure == TRANSFER_MEASURE
+
+    @property
+    def method_info(self) -> registry.Method:
+        return registry.method(self.method)
+
+    @property
+    def cot(self) -> bool:
+        return self.method_info.cot
+
+
+PATH_FIELDS = (
+    "dataset", "model", "method", "prompt", "measure", "train", "n", "resamples", "cap", "seed",
+)  # fmt: skip
 
 
 def zero_shot_test_ids(table: pd.DataFrame, spec: CellSpec) -> list[str]:
@@ -92,83 +172,7 @@ def splits(table: pd.DataFrame, spec: CellSpec) -> list[Split]:
     return out
 
 
-def run_cell(
-    table: pd.DataFrame,
-    spec: CellSpec,
-    model: Any,
-    tokenizer: Any,
-    batch_size: int,
-    max_length: int,
-) -> pd.DataFrame:
-    """Predictions of every resample of one prompting cell (zero-shot, ICL, ICL-CoT)."""
-    return score_splits(
-        table, table, splits(table, spec), spec, model, tokenizer, batch_size, max_length
-    )
-
-
-def score_splits(
-    train_table: pd.DataFrame,
-    test_table: pd.DataFrame,
-    resample_splits: list[Split],
-    spec: CellSpec,
-    model: Any,
-    tokenizer: Any,
-    batch_size: int,
-    max_length: int,
-) -> pd.DataFrame:
-    """Score each resample's test items after its demonstrations; one row per (item, resample)."""
-    train_by_id = train_table.set_index("id", drop=False)
-    test_by_id = test_table.set_index("id", drop=False)
-    frames = []
-    for r, split in enumerate(resample_splits):
-        test = test_by_id.loc[split.test_ids].reset_index(drop=True)
-        demos = train_by_id.loc[split.train_ids].reset_index(drop=True) if split.train_ids else None
-        log.info(
-            "resample %d: %d demonstrations, %d test items", r, len(split.train_ids), len(test)
-        )
-        if spec.method in MC_METHODS:
-            from e2h.scoring import score_choices
-
-            res = score_choices(
-                model,
-                tokenizer,
-                test,
-                demos,
-                spec.prompt,
-                batch_size=batch_size,
-                max_length=max_length,
-                model_key=spec.model,
-                seed=spec.seed,
-            )
-        elif spec.method in COT_METHODS:
-            from e2h.generation import generate_answers
-
-            res = generate_answers(
-                model,
-                tokenizer,
-                test,
-                demos,
-                spec.prompt,
-                kind=ANSWER_KIND[spec.dataset],
-                max_new_tokens=spec.max_new_tokens,
-                batch_size=batch_size,
-                max_length=max_length,
-                model_key=spec.model,
-                seed=spec.seed,
-            )
-        else:
-            raise ValueError(f"method {spec.method!r} is not a prompting method")
-        res = res.assign(resample=r, train_ids_sha=_ids_hash(split.train_ids))
-        frames.append(res)
-    out = pd.concat(frames, ignore_index=True)
-    for key, value in asdict(spec).items():
-        if key != "cap_measures":
-            out[key] = value
-    out["cot"] = spec.method in COT_METHODS
-    return out
-
-
-def _ids_hash(ids: list[str]) -> str:
+def ids_hash(ids: list[str]) -> str:
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
 
 
@@ -194,4 +198,4 @@ def summarise_cell(pred: pd.DataFrame, table: pd.DataFrame, measure: str) -> pd.
     return pd.DataFrame(rows)
 
 
-__all__ = ["CellSpec", "EmptySplitError", "run_cell", "splits", "summarise_cell"]
+__all__ = ["CellSpec", "EmptySplitError", "splits", "summarise_cell"]

@@ -7,11 +7,15 @@ and what is allowed (the enum, the known keys, the expected type). Snakemake's o
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
+
+#: The schema every configuration is validated against; its defaults are the only defaults.
+SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -73,27 +77,41 @@ def config_errors(config: dict[str, Any], schema: dict[str, Any]) -> list[str]:
 
 
 def semantic_errors(config: dict[str, Any]) -> list[str]:
-    """Problems a schema cannot express: measures a dataset lacks, inverted cutoffs."""
-    from e2h.hardness import AVAILABLE_MEASURES
+    """Problems a schema cannot express: datasets, measures and methods the registries lack,
+    inverted cutoffs, models that are not registered (run after defaults are filled)."""
+    from e2h import registry
 
     errors = []
-    lo_hi = config.get("percentiles", [0.3, 0.7])
-    if len(lo_hi) == 2 and lo_hi[0] >= lo_hi[1]:
+    known = registry.datasets()
+    lo_hi = config["percentiles"]
+    if lo_hi[0] >= lo_hi[1]:
         errors.append(f"percentiles: lower {lo_hi[0]} must be below upper {lo_hi[1]}")
-    for dataset, spec in (config.get("datasets") or {}).items():
-        available = AVAILABLE_MEASURES.get(dataset, [])
-        for measure, rule in (spec.get("measures") or {}).items():
+    configured_datasets = config["datasets"]
+    for dataset, spec in configured_datasets.items():
+        if dataset not in known:
+            errors.append(
+                f"datasets: unknown dataset {dataset!r}; registered (workflow/resources/"
+                f"datasets.yaml): {', '.join(known)}"
+            )
+            continue
+        available = list(known[dataset].measures)
+        for measure, rule in spec["measures"].items():
             key = f"datasets.{dataset}.measures.{measure}"
             if measure not in available:
                 errors.append(
                     f"{key}: {dataset} has no measure {measure!r}; allowed for {dataset}: "
                     f"{', '.join(available)}"
                 )
-            if rule.get("rule") == "fixed" and rule.get("easy_max", 0) >= rule.get("hard_min", 1):
+            if rule["rule"] == "fixed" and rule["easy_max"] >= rule["hard_min"]:
                 errors.append(f"{key}: easy_max must be below hard_min")
+    for dataset in config["data"].get("hub") or {}:
+        if dataset not in known:
+            errors.append(f"data.hub: unknown dataset {dataset!r}; registered: {', '.join(known)}")
+    exp = config.get("experiments")
+    if not exp:
+        return errors
     models = config.get("models") or {}
-    exp = config.get("experiments") or {}
-    used = list(exp.get("models", []))
+    used = list(exp["models"])
     tgc = exp.get("third_grade_to_college") or {}
     if tgc.get("model"):
         used.append(tgc["model"])
@@ -103,56 +121,122 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"experiments: model {key!r} is not in the model registry; registered: "
                 f"{', '.join(models) or '(none)'}"
             )
-    for dataset in exp.get("measures", {}) or {}:
-        configured = (config.get("datasets") or {}).get(dataset, {}).get("measures", {})
-        if dataset not in (config.get("datasets") or {}):
-            errors.append(f"experiments.measures.{dataset}: dataset {dataset!r} is not configured")
+    if len(set(exp["models"])) != len(exp["models"]):
+        errors.append(f"experiments.models: {exp['models']} lists a model twice")
+    for name in ("test_cap", "k", "max_new_tokens", "measures"):
+        for dataset in exp[name]:
+            if dataset not in configured_datasets:
+                errors.append(
+                    f"experiments.{name}.{dataset}: dataset {dataset!r} is not configured under "
+                    f"datasets; configured: {', '.join(configured_datasets)}"
+                )
+    for dataset, measures in exp["measures"].items():
+        if dataset not in configured_datasets:
             continue
-        for measure in exp["measures"][dataset]:
+        configured = configured_datasets[dataset]["measures"]
+        for measure in measures:
             if measure not in configured:
                 errors.append(
                     f"experiments.measures.{dataset}: {measure!r} has no level rule under "
                     f"datasets.{dataset}.measures; configured: {', '.join(configured)}"
                 )
-        if dataset not in (exp.get("k") or {}):
+        if dataset not in exp["k"]:
             errors.append(f"experiments.k.{dataset}: missing; set the ICL demonstrations")
+        if dataset in known and any(
+            registry.method(m).cot for m in (known[dataset].unsup, known[dataset].supervised)
+        ):
+            if dataset not in exp["max_new_tokens"]:
+                errors.append(
+                    f"experiments.max_new_tokens.{dataset}: missing; {dataset} generates its "
+                    "answers with chain of thought"
+                )
     trained = exp.get("trained") or {}
+    trained_known = registry.trained_methods()
+    for m in trained.get("methods") or []:
+        if m not in trained_known:
+            errors.append(
+                f"experiments.trained.methods: {m!r} is not a trained method; allowed: "
+                f"{', '.join(trained_known)}"
+            )
     for dataset, extra in (trained.get("extra_measures") or {}).items():
-        configured = (config.get("datasets") or {}).get(dataset, {}).get("measures", {})
+        configured = configured_datasets.get(dataset, {}).get("measures", {})
         for measure in extra:
             if measure not in configured:
                 errors.append(
                     f"experiments.trained.extra_measures.{dataset}: {measure!r} has no level "
                     f"rule under datasets.{dataset}.measures; configured: {', '.join(configured)}"
                 )
-    levels = trained.get("train_levels", ["easy", "hard"])
-    if trained.get("methods") and not {"easy", "hard"} <= set(levels):
+    if trained.get("methods") and not {"easy", "hard"} <= set(trained["train_levels"]):
         errors.append(
-            f"experiments.trained.train_levels: {levels} must include easy and hard "
-            "(the arms of fig-sgr-by-method)"
+            f"experiments.trained.train_levels: {trained['train_levels']} must include easy "
+            "and hard (the arms of fig-sgr-by-method)"
         )
-    if "lora_mc" in trained.get("methods", []) or "lora_cot" in trained.get("methods", []):
+    lora = [m for m in trained.get("methods") or [] if registry.methods().get(m, None)]
+    if any(registry.method(m).kind == "lora" for m in lora):
         for key in used:
             if key in models and not models[key].get("lora_targets"):
                 errors.append(
                     f"models.{key}.lora_targets: LoRA methods are configured but the model "
                     "has no LoRA target modules (e.g. [q_proj, v_proj])"
                 )
-    wanted = set(tgc.get("methods", ["icl"])) - {"icl"}
-    missing = wanted - set(trained.get("methods", []))
-    if missing:
-        errors.append(
-            f"experiments.third_grade_to_college.methods: {sorted(missing)} also need "
-            "experiments.trained.methods to include them"
-        )
+    transfer_ok = [k for k, m in registry.methods().items() if m.transfer]
+    for m in tgc.get("methods") or []:
+        if m not in transfer_ok:
+            errors.append(
+                f"experiments.third_grade_to_college.methods: {m!r} is not allowed; allowed: "
+                f"{', '.join(transfer_ok)}"
+            )
+        elif registry.method(m).trained and m not in (trained.get("methods") or []):
+            errors.append(
+                f"experiments.third_grade_to_college.methods: {m!r} also needs "
+                "experiments.trained.methods to include it"
+            )
     return errors
 
 
-def check_config(config: dict[str, Any], schema_path: str | Path) -> None:
-    """Raise ``ConfigError`` listing every invalid key of ``config``."""
-    errors = config_errors(config, load_schema(schema_path))
+def _with_defaults(validator_class: Any) -> Any:
+    """A validator that fills each ``default`` of the schema into the instance it checks.
+
+    jsonschema validates but never fills defaults; this is its documented extension recipe
+    (the same thing ``snakemake.utils.validate`` does), here so the package can build a
+    complete config without Snakemake.
+    """
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator: Any, properties: Any, instance: Any, schema: Any) -> Any:
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def fill_defaults(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``config`` with every schema default filled in."""
+    filled = copy.deepcopy(config)
+    _with_defaults(jsonschema.Draft202012Validator)(schema).validate(filled)
+    return filled
+
+
+def validated(config: dict[str, Any], schema_path: str | Path = SCHEMA) -> dict[str, Any]:
+    """The config checked (``ConfigError`` listing every invalid key) with defaults filled.
+
+    This is the only place defaults enter: every module reads the returned mapping.
+    """
+    schema = load_schema(schema_path)
+    errors = config_errors(config, schema)
+    filled = None
     if not errors:
-        errors = semantic_errors(config)
+        filled = fill_defaults(config, schema)
+        errors = semantic_errors(filled)
     if errors:
         lines = "\n".join(f"  - {e}" for e in errors)
         raise ConfigError(f"invalid configuration ({len(errors)} problem(s)):\n{lines}")
+    return filled
+
+
+def check_config(config: dict[str, Any], schema_path: str | Path = SCHEMA) -> None:
+    """Raise ``ConfigError`` listing every invalid key of ``config``."""
+    validated(config, schema_path)

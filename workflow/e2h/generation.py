@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from e2h.answers import answers_match, extract_answer
-from e2h.prompts import BuiltPrompt, build_prompts
+from e2h.prompts import BuiltPrompt, build_prompts, item_hash, prompt_hash, target_hash
 from e2h.scoring import (
     Encoder,
     _decoder,
@@ -258,7 +258,8 @@ def generate_answers(
         desc=f"generate {model_key or ''} {prompt_id} k={k}".strip(),
     )
     rows = []
-    for p, text, gold in zip(prompts, texts, items["answer_text"], strict=True):
+    records = items.to_dict("records")
+    for p, text, gold, item in zip(prompts, texts, items["answer_text"], records, strict=True):
         pred = extract_answer(text, kind)  # type: ignore[arg-type]
         rows.append(
             {
@@ -270,6 +271,9 @@ def generate_answers(
                 "invalid": pred is None,
                 "n_demos": p.n_demos,
                 "truncated": p.truncated,
+                "prompt_hash": prompt_hash(p),
+                "item_hash": item_hash(item),
+                "target_hash": target_hash([str(gold)]),
             }
         )
     df = pd.DataFrame(rows)

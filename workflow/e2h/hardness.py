@@ -17,21 +17,6 @@ import pandas as pd
 
 LEVELS = ["easy", "medium", "hard"]
 
-#: Display names used in figures and tables (figures.md §0).
-DISPLAY_NAMES = {
-    "human_grade": "Grade Level",
-    "human_difficulty": "1/2/3 Difficulty",
-    "human_bloom": "Bloom Skill",
-    "human_depth_of_knowledge": "Depth of Knowledge",
-    "human_hardness": "HS vs. College",
-    "num_steps": "Num. Reasoning Steps",
-    "question_num_words": "Question Num. Words",
-    "answer_num_words": "Answer Num. Words",
-    "answer_num_chars": "Answer Num. Chars",
-    "reasoning_num_words": "Reasoning Num. Words",
-}
-DATASET_NAMES = {"arc": "ARC", "mmlu": "MMLU-STEM-5", "strategyqa": "StrategyQA", "gsm8k": "GSM8k"}
-
 
 @dataclass(frozen=True)
 class Cutoffs:
@@ -105,26 +90,3 @@ def level_counts(
 
 def cutoffs_frame(cutoffs: list[Cutoffs]) -> pd.DataFrame:
     return pd.DataFrame([asdict(c) for c in cutoffs])
-
-
-#: Measures each dataset's item table provides (config validation checks against this).
-AVAILABLE_MEASURES: dict[str, list[str]] = {
-    "arc": [
-        "human_grade",
-        "human_difficulty",
-        "human_bloom",
-        "human_depth_of_knowledge",
-        "question_num_words",
-        "answer_num_words",
-        "answer_num_chars",
-    ],
-    "mmlu": ["human_hardness", "question_num_words", "answer_num_words", "answer_num_chars"],
-    "strategyqa": ["num_steps", "question_num_words", "reasoning_num_words"],
-    "gsm8k": [
-        "num_steps",
-        "question_num_words",
-        "reasoning_num_words",
-        "answer_num_words",
-        "answer_num_chars",
-    ],
-}

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from e2h.prompts import build_prompts
+from e2h.prompts import build_prompts, prompt_hash
 from e2h.scoring import Encoder, _accepts, _decoder, _input_device, _unwrap
 
 FEATURES = "features.npy"
@@ -166,6 +166,7 @@ def extract_hidden_states(
         "padding_side": "left" if left else "right",
         "n_truncated": sum(p.truncated for p in prompts),
         "item_ids": [p.item_id for p in prompts],
+        "prompt_hashes": [prompt_hash(p) for p in prompts],
         "files": {"features": FEATURES, "mask": MASK},
         "sha256": _hash_files(out / FEATURES, out / MASK),
     }

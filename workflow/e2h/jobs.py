@@ -22,19 +22,16 @@ def set_threads(threads: int) -> None:
     torch.set_num_threads(max(1, int(threads)))
 
 
-#: Registry fields that size Snakemake jobs, not the model itself.
-JOB_FIELDS = ("gpus", "mem_mb", "runtime")
-
-
-def model_only(registry: dict[str, Any]) -> dict[str, Any]:
-    return {k: {f: v for f, v in e.items() if f not in JOB_FIELDS} for k, e in registry.items()}
+def read_tables(paths: list[str]) -> dict[str, pd.DataFrame]:
+    """Hardness tables ``results/hardness/<dataset>/human.parquet`` by dataset."""
+    return {Path(p).parent.name: pd.read_parquet(p) for p in paths}
 
 
 def load_registered_model(key: str, registry: dict[str, Any], model_input: Any) -> tuple:
+    """The model of ``key`` (its registry entry holds only what changes predictions)."""
     from e2h.models import load_model
 
-    converted = str(model_input) if model_input else None
-    return load_model(key, model_only(registry), converted_dir=converted)
+    return load_model(key, registry, converted_dir=_first(model_input))
 
 
 def write_cell(
@@ -64,10 +61,7 @@ def write_cell(
         {
             "cell": spec,
             "cell_sha256": config_hash(spec),
-            "model": model_info
-            or model_provenance(
-                spec["model"], model_only(registry), str(model_input) if model_input else None
-            ),
+            "model": model_info or model_provenance(spec["model"], registry, _first(model_input)),
             "n_predictions": len(predictions),
             "invalid_generation_rate": invalid,
             "summary": summary.to_dict("records"),
@@ -84,6 +78,13 @@ def write_cell(
     )
 
 
+def _first(paths: Any) -> str | None:
+    """The one path of a (possibly empty) Snakemake input list."""
+    if not paths:
+        return None
+    return str(paths[0] if isinstance(paths, list | tuple) else paths)
+
+
 def run_prompting_job(
     smk: Any, model_key: str, score, summary_table: pd.DataFrame, measure: str
 ) -> None:
@@ -95,7 +96,7 @@ def run_prompting_job(
     set_threads(smk.threads)
     model, tokenizer = load_registered_model(model_key, smk.params.registry, smk.input.model)
     entry = smk.params.registry[model_key]
-    pred = score(model, tokenizer, entry.get("batch_size", 8), entry.get("max_length", 2048))
+    pred = score(model, tokenizer, entry["batch_size"], entry["max_length"])
     from e2h.cells import summarise_cell
 
     write_cell(

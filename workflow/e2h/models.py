@@ -40,13 +40,16 @@ log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "bf16", "fp16", "int8", "nf4")
 QUANTISED = ("int8", "nf4")
 PADDING_SIDES = ("left", "right")
-DEFAULTS: dict[str, Any] = {
-    "padding_side": "left",
-    "max_length": 2048,
-    "batch_size": 8,
-    "lora_targets": ["q_proj", "v_proj"],
-    "trust_remote_code": False,
-}
+
+
+def _schema_defaults() -> dict[str, Any]:
+    """The model entry defaults of the config schema (the only place defaults live)."""
+    from e2h.config import SCHEMA, load_schema
+
+    props = load_schema(SCHEMA)["$defs"]["model"]["properties"]
+    return {k: v["default"] for k, v in props.items() if "default" in v}
+
+
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "hub_id": str,
     "revision": str,
@@ -60,8 +63,9 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "lora_targets": list,
     "trust_remote_code": bool,
     "device_map": (str, dict),
-    "lora_precision": str,
-    "notes": str,
+    "gpus": int,  # the job-sizing fields (SLURM); never passed to jobs
+    "mem_mb": int,
+    "runtime": (int, str),
 }
 
 
@@ -95,10 +99,7 @@ def _entry_problems(key: str, entry: Any) -> list[str]:
         out.append(f"models.{key}: 'precision' is required ({'|'.join(PRECISIONS)})")
     elif entry["precision"] not in PRECISIONS:
         out.append(f"models.{key}.precision: {entry['precision']!r} not in {PRECISIONS}")
-    for name in ("lora_precision",):
-        if entry.get(name) is not None and entry[name] not in PRECISIONS:
-            out.append(f"models.{key}.{name}: {entry[name]!r} not in {PRECISIONS}")
-    if entry.get("padding_side", "left") not in PADDING_SIDES:
+    if entry.get("padding_side") not in (None, *PADDING_SIDES):
         out.append(f"models.{key}.padding_side: must be one of {PADDING_SIDES}")
     for name in ("batch_size", "max_length"):
         if name in entry and entry[name] is not None and entry[name] < 1:
@@ -126,7 +127,8 @@ def validate_registry(registry: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         problems += _entry_problems(str(key), entry)
     if problems:
         raise ValueError("invalid model registry:\n  " + "\n  ".join(problems))
-    return {str(k): {**DEFAULTS, **dict(v)} for k, v in registry.items()}
+    defaults = _schema_defaults()
+    return {str(k): {**defaults, **dict(v)} for k, v in registry.items()}
 
 
 def resolve_entry(key: str, registry: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,7 +140,7 @@ def resolve_entry(key: str, registry: Mapping[str, Any]) -> dict[str, Any]:
     problems = _entry_problems(key, registry[key])
     if problems:
         raise ValueError("invalid model registry entry:\n  " + "\n  ".join(problems))
-    return {**DEFAULTS, **dict(registry[key])}
+    return {**_schema_defaults(), **dict(registry[key])}
 
 
 # --------------------------------------------------------------------------------------
@@ -354,7 +356,7 @@ def configure_tokenizer(tokenizer: Any, entry: Mapping[str, Any]) -> Any:
             tokenizer.pad_token = tokenizer.eos_token
         else:
             raise ModelLoadError("tokenizer has no pad, unk or eos token; set pad_token")
-    tokenizer.padding_side = entry.get("padding_side", "left")
+    tokenizer.padding_side = entry["padding_side"]
     return tokenizer
 
 
@@ -381,7 +383,7 @@ def load_model(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    common = {"trust_remote_code": bool(entry.get("trust_remote_code", False))}
+    common = {"trust_remote_code": bool(entry["trust_remote_code"])}
     if revision:
         common["revision"] = revision
     tokenizer = AutoTokenizer.from_pretrained(src, **common)

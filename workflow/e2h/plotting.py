@@ -19,6 +19,21 @@ import seaborn as sns  # noqa: E402
 
 from e2h.io import write_csv, write_text  # noqa: E402
 
+#: Bar colours of the 3rd grade → college sources (Unsupervised, 3rd, 8th, HS, College).
+SOURCE_COLOURS = ["#8c8c8c", "#8172b3", "#64b5cd", "#55a868", "#c44e52"]
+#: Training-method labels in plotting order, and their colours.
+METHOD_ORDER = ["ICL", "Linear Probe", "LoRA"]
+METHOD_COLOURS = {"ICL": "#4c72b0", "Linear Probe": "#dd8452", "LoRA": "#55a868"}
+
+
+def chance_line(ax, dataset: str) -> None:
+    """The dataset's chance accuracy (registry) as a dashed line, where it has one."""
+    from e2h import registry
+
+    chance = registry.dataset(dataset).chance
+    if chance:
+        ax.axhline(chance, ls="--", lw=0.8, color="black")
+
 
 def set_style() -> None:
     sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)

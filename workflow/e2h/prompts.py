@@ -13,6 +13,8 @@ scorer run it once and reuse its key/value cache (``e2h.scoring``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -211,6 +213,32 @@ def build_prompts(
             )
         )
     return out
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def prompt_hash(prompt: BuiltPrompt) -> str:
+    """SHA-256 of the exact prompt text the model saw (prefix + test context)."""
+    return sha256_text(prompt.text)
+
+
+def item_hash(item: Any) -> str:
+    """SHA-256 of an item's question, choices and gold answer text, so two runs can be
+    compared row by row (as lm-evaluation-harness's per-sample ``doc_hash``)."""
+    choices = item["choices"] if "choices" in item else None
+    payload = [
+        str(item["question"]),
+        [str(c) for c in choices] if choices is not None else None,
+        str(item["answer_text"]),
+    ]
+    return sha256_text(json.dumps(payload, ensure_ascii=False))
+
+
+def target_hash(texts: Sequence[str]) -> str:
+    """SHA-256 of the scored continuations (or the gold answer) of one item."""
+    return sha256_text(json.dumps(list(texts), ensure_ascii=False))
 
 
 def n_truncated(prompts: Sequence[BuiltPrompt]) -> int:

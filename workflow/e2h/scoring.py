@@ -41,7 +41,7 @@ import torch
 from tqdm.auto import tqdm
 
 from e2h.prefix_attention import shared_prefix_attention
-from e2h.prompts import BuiltPrompt, build_prompts
+from e2h.prompts import BuiltPrompt, build_prompts, item_hash, prompt_hash, target_hash
 
 log = logging.getLogger(__name__)
 
@@ -692,6 +692,7 @@ def results_frame(
     _, probs = choice_softmax(scores)
     labels = items["label_idx"].astype(int).to_numpy()
     rows = []
+    records = items.to_dict("records")
     for i, (p, sc) in enumerate(zip(prompts, scores, strict=True)):
         n = len(sc)
         pr = probs[i, :n]
@@ -711,6 +712,9 @@ def results_frame(
                 "label_conf": float(pr[lab]),
                 "n_demos": p.n_demos,
                 "truncated": p.truncated,
+                "prompt_hash": prompt_hash(p),
+                "item_hash": item_hash(records[i]),
+                "target_hash": target_hash(p.continuations),
             }
         )
     df = pd.DataFrame(rows)

@@ -9,7 +9,6 @@ fields), so every figure reads them the same way.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 from dataclasses import asdict
@@ -19,21 +18,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from e2h.cells import ANSWER_KIND, CellSpec
+from e2h import registry
+from e2h.cells import CellSpec, ids_hash
 from e2h.io import write_parquet
+from e2h.prompts import item_hash, target_hash
 from e2h.sampling import Split
 from e2h.seeds import torch_seed
 
 log = logging.getLogger(__name__)
 
-#: Trained methods and their objective / evaluation.
-PROBE_METHODS = {"probe"}
-LORA_OBJECTIVE = {"lora_mc": "mc", "lora_cot": "cot"}
-TRAINED_METHODS = PROBE_METHODS | set(LORA_OBJECTIVE)
 
-
-def _ids_hash(ids: list[str]) -> str:
-    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
+def lora_objective(method: str) -> str:
+    """LoRA trains on the multiple-choice score ("mc") or on rationale + label ("cot")."""
+    return "cot" if registry.method(method).cot else "mc"
 
 
 def _cell_key(spec: CellSpec) -> tuple:
@@ -45,7 +42,7 @@ def _finish(frames: list[pd.DataFrame], spec: CellSpec) -> pd.DataFrame:
     for key, value in asdict(spec).items():
         if key != "cap_measures":
             out[key] = value
-    out["cot"] = spec.method == "lora_cot"
+    out["cot"] = spec.cot
     return out
 
 
@@ -63,12 +60,18 @@ class Representations:
         self.directory = Path(directory)
         self.features, self.mask, self.manifest = load_hidden_states(directory)
         self.row = {str(i): r for r, i in enumerate(self.manifest["item_ids"])}
-        labels = table.set_index("id")["label_idx"]
+        by_id = table.set_index("id")
+        labels = by_id["label_idx"]
         ids = [str(i) for i in self.manifest["item_ids"]]
         missing = [i for i in ids if i not in labels.index]
         if missing:
             raise ValueError(f"{directory}: {len(missing)} items not in the table: {missing[:5]}")
         self.labels = labels.loc[ids].astype(int).to_numpy()
+        # per-row hashes: the prompt the features were read from, and the item itself
+        self.prompt_hashes = list(self.manifest.get("prompt_hashes") or [None] * len(ids))
+        records = by_id.loc[ids].reset_index().to_dict("records")
+        self.item_hashes = [item_hash(r) for r in records]
+        self.target_hashes = [target_hash([" " + str(c) for c in r["choices"]]) for r in records]
 
     def rows(self, ids: list[str]) -> np.ndarray:
         missing = [i for i in ids if i not in self.row]
@@ -115,7 +118,10 @@ def probe_predictions(
                     "correct": preds == labels,
                     "label_conf": probs[np.arange(len(te)), labels],
                     "resample": r,
-                    "train_ids_sha": _ids_hash(split.train_ids),
+                    "train_ids_sha": ids_hash(split.train_ids),
+                    "prompt_hash": [test_reps.prompt_hashes[i] for i in te],
+                    "item_hash": [test_reps.item_hashes[i] for i in te],
+                    "target_hash": [test_reps.target_hashes[i] for i in te],
                 }
             )
         )
@@ -156,7 +162,7 @@ def lora_predictions(
     """
     from e2h.lora import adapter_fingerprint, adapter_seed, attach_adapter, train_adapter
 
-    objective = LORA_OBJECTIVE[spec.method]
+    objective = lora_objective(spec.method)
     root = Path(checkpoint_root)
     train_by_id = train_table.set_index("id", drop=False)
     test_by_id = test_table.set_index("id", drop=False)
@@ -189,7 +195,7 @@ def lora_predictions(
             res = _evaluate(peft_model, tokenizer, test, spec, batch_size, max_length)
         finally:
             model = peft_model.unload()  # the base model, unchanged, for the next resample
-        res = res.assign(resample=r, train_ids_sha=_ids_hash(split.train_ids))
+        res = res.assign(resample=r, train_ids_sha=ids_hash(split.train_ids))
         res["adapter_sha"] = fingerprint
         info = {"resample": r, **trained.summary(), "adapter_sha": fingerprint}
         log.info(
@@ -208,7 +214,7 @@ def _evaluate(
     model: Any, tokenizer: Any, test: pd.DataFrame, spec: CellSpec, batch_size: int, max_len: int
 ) -> pd.DataFrame:
     """LoRA-MC: §7.1 scoring, zero-shot; LoRA-CoT: generation, stopping at EOS only."""
-    if spec.method == "lora_mc":
+    if not spec.cot:
         from e2h.scoring import score_choices
 
         return score_choices(
@@ -218,7 +224,7 @@ def _evaluate(
     from e2h.generation import generate_answers
 
     return generate_answers(
-        model, tokenizer, test, None, spec.prompt, kind=ANSWER_KIND[spec.dataset],
+        model, tokenizer, test, None, spec.prompt, kind=registry.dataset(spec.dataset).answer,
         max_new_tokens=spec.max_new_tokens, batch_size=batch_size, max_length=max_len,
         model_key=spec.model, seed=spec.seed, stop=None,
     )  # fmt: skip

@@ -76,23 +76,18 @@ def transfer_splits(
 
 
 def transfer_cell(
-    raw: dict, tables: dict[str, pd.DataFrame]
-) -> tuple[CellSpec, list[Split], pd.DataFrame]:
-    """A Figure-1 cell from its rule spec: the CellSpec (dataset mmlu, measure "transfer",
-    train = the source), each resample's split, and the table the training items come from."""
-    source = raw["source"]
-    spec = CellSpec(
-        dataset="mmlu",
-        model=raw["model"],
-        method=raw["method"],
-        prompt=raw["prompt"],
-        measure="transfer",
-        train=source,
-        n=raw["k"],
-        resamples=raw["resamples"],
-        cap=raw["cap"],
-        seed=raw["seed"],
-    )
-    splits = transfer_splits(tables, source, raw["resamples"], raw["k"], raw["cap"], raw["seed"])
+    spec: CellSpec, tables: dict[str, pd.DataFrame]
+) -> tuple[list[Split], pd.DataFrame]:
+    """Each resample's split of a Figure-1 cell (dataset mmlu, measure "transfer", train =
+    the source, n = k) and the table its training items come from."""
+    if not spec.is_transfer or spec.train not in SOURCES:
+        raise ValueError(f"{spec.directory} is not a 3rd grade -> college cell")
+    source = spec.train
+    splits = transfer_splits(tables, source, spec.resamples, spec.n, spec.cap, spec.seed)
     train_table = tables[SOURCES[source][0]] if SOURCES[source] else tables["mmlu"]
-    return spec, splits, train_table
+    return splits, train_table
+
+
+def source_datasets(source: str) -> list[str]:
+    """The datasets a cell of this source reads: the training source's and MMLU's."""
+    return sorted({"mmlu", *([SOURCES[source][0]] if SOURCES[source] else [])})

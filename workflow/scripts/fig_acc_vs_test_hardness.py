@@ -13,12 +13,11 @@ def main(smk) -> None:
     set_style()
     tables = {d: pd.read_parquet(p) for d, p in smk.params.tables.items()}
     panels = [
-        (s["dataset"], s["measure"], read_predictions([s["path"]]), tables[s["dataset"]])
-        for s in smk.params.panels
+        (dict(s), read_predictions([s["path"]]), tables[s["dataset"]]) for s in smk.params.panels
     ]
     data = fig_mod.build(panels)
     write_csv(data, smk.output.data)
-    save_figure(fig_mod.draw(data), smk.output.figures, dpi=smk.params.dpi)
+    save_figure(fig_mod.draw(data, smk.params.title), smk.output.figures, dpi=smk.params.dpi)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

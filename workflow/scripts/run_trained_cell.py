@@ -1,18 +1,18 @@
-"""Rules run_trained_cell / run_trained_transfer_cell: linear probe or LoRA over resamples.
+"""Rule run_trained_cell: a linear-probe or LoRA cell over its resamples, of the grid or of
+3rd grade -> college (its spec says which).
 
-The same keyed splits as the prompting cells (grid: ``e2h.cells.splits``; 3rd grade ->
-college: ``e2h.transfer.transfer_cell``). A probe reads the cached hidden states given as
-inputs; LoRA checkpoints live under ``params.checkpoints`` until the cell's outputs are
-written, so a killed job resumes.
+The same keyed splits as the prompting cells (``e2h.cells.splits`` or
+``e2h.transfer.transfer_cell``). A probe reads the cached hidden states given as inputs; LoRA
+checkpoints live under ``params.checkpoints`` until the cell's outputs are written, so a
+killed job resumes.
 """
 
 import time
 from pathlib import Path
 
-import pandas as pd
-
+from e2h import registry
 from e2h.cells import CellSpec, splits, summarise_cell
-from e2h.jobs import load_registered_model, set_threads, write_cell
+from e2h.jobs import load_registered_model, read_tables, set_threads, write_cell
 from e2h.logs import run_with_log
 from e2h.sampling import ANY_MEASURE
 from e2h.trained import Representations, clear_checkpoints, lora_predictions, probe_predictions
@@ -24,14 +24,13 @@ MODEL_FIELDS = ("model_key", "hub_id", "revision", "precision", "source", "path"
 
 def _cell(smk):
     """(spec, train table, test table, splits, level measure) of a grid or transfer cell."""
-    raw = dict(smk.params.spec)
-    if "source" not in raw:
-        spec = CellSpec(**{**raw, "cap_measures": tuple(raw.get("cap_measures", ()))})
-        table = pd.read_parquet(smk.input.table)
-        return spec, table, table, splits(table, spec), spec.measure
-    tables = {"arc": pd.read_parquet(smk.input.arc), "mmlu": pd.read_parquet(smk.input.mmlu)}
-    spec, resample_splits, train_table = transfer_cell(raw, tables)
-    return spec, train_table, tables["mmlu"], resample_splits, ANY_MEASURE
+    spec = CellSpec.from_dict(dict(smk.params.spec))
+    tables = read_tables(smk.input.tables)
+    test_table = tables[spec.dataset]
+    if spec.is_transfer:
+        resample_splits, train_table = transfer_cell(spec, tables)
+        return spec, train_table, test_table, resample_splits, ANY_MEASURE
+    return spec, test_table, test_table, splits(test_table, spec), spec.measure
 
 
 def _probe(smk, spec, train_table, test_table, resample_splits, settings):
@@ -59,6 +58,8 @@ def _lora(smk, spec, train_table, test_table, resample_splits, settings):
         raise ValueError(f"model {spec.model}: the registry entry has no lora_targets")
     model, tokenizer = load_registered_model(spec.model, smk.params.registry, smk.input.model)
     entry = smk.params.registry[spec.model]
+    # how often to checkpoint changes no prediction, so it is read here, not hashed
+    every = smk.config["experiments"]["trained"]["lora"]["checkpoint_every"]
     pred, logs = lora_predictions(
         model,
         tokenizer,
@@ -67,9 +68,9 @@ def _lora(smk, spec, train_table, test_table, resample_splits, settings):
         resample_splits,
         spec,
         settings["targets"],
-        LoraSettings.from_config(settings["lora"]),
-        entry.get("batch_size", 8),
-        entry.get("max_length", 2048),
+        LoraSettings.from_config({**settings["lora"], "checkpoint_every": every}),
+        entry["batch_size"],
+        entry["max_length"],
         smk.params.checkpoints,
     )
     return pred, {"training": logs}, None
@@ -80,12 +81,13 @@ def main(smk) -> None:
     set_threads(smk.threads)
     spec, train_table, test_table, resample_splits, measure = _cell(smk)
     settings = dict(smk.params.trained)
-    run = _probe if spec.method == "probe" else _lora
+    kind = registry.method(spec.method).kind
+    run = _probe if kind == "probe" else _lora
     pred, details, model_info = run(smk, spec, train_table, test_table, resample_splits, settings)
     write_cell(
         pred,
         summarise_cell(pred, test_table, measure),
-        {**dict(smk.params.spec), spec.method.split("_")[0]: settings},  # hashed settings
+        {**spec.as_dict(), kind: settings},  # the hashed settings
         smk.output.predictions,
         smk.output.cell,
         smk.params.registry,

@@ -8,7 +8,7 @@ from e2h.tables import tab_sgr
 
 def main(smk) -> None:
     panels = load_panels(smk.params.panels, smk.params.tables)
-    frame = tab_sgr.build(panels, smk.params.draws, smk.params.seed, smk.params.model)
+    frame = tab_sgr.build(panels, smk.params.draws, smk.params.seed)
     save_table(
         frame,
         smk.output.csv,

@@ -7,6 +7,6 @@ project's item table, so both sources give identical tables for the same rows.
 """
 
 from e2h.data.errors import DataError
-from e2h.data.prepare import DATASETS, prepare_items
+from e2h.data.prepare import prepare_items
 
-__all__ = ["DATASETS", "DataError", "prepare_items"]
+__all__ = ["DataError", "prepare_items"]

@@ -87,3 +87,29 @@ def normalise(records: list[RawRecord], annotations: dict[str, Any], origin: str
             )
         )
     return to_table(items)
+
+
+#: Hub configs and splits of ARC (allenai/ai2_arc).
+HUB_CONFIGS = ["ARC-Easy", "ARC-Challenge"]
+HUB_SPLITS = ["train", "validation", "test"]
+ANNOTATIONS = "arc_annotations.json.gz"
+
+
+def hub_plan(spec: dict[str, Any]) -> list[tuple[str | None, str, dict[str, Any]]]:
+    """(config, split, fields added to each row) of every hub split to load."""
+    return [(c, s, {"config": c, "split": s}) for c in HUB_CONFIGS for s in HUB_SPLITS]
+
+
+def read_extras(snapshot_dir: Any) -> dict[str, Any]:
+    """The paper's hardness annotations, which ship with the project (not on the hub)."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    path = Path(snapshot_dir) / ANNOTATIONS
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return {"annotations": json.load(fh), "annotations_origin": str(path)}
+
+
+def prepare(raw: Any, data_cfg: dict[str, Any]) -> pd.DataFrame:
+    return normalise(raw.records, raw.extras["annotations"], raw.extras["annotations_origin"])

@@ -45,3 +45,14 @@ def normalise(records: list[RawRecord], keep_calculator_annotations: bool = Fals
             )
         )
     return to_table(items)
+
+
+HUB_ROW_INDEX = True  # ids use the row number within the split
+
+
+def hub_plan(spec: dict[str, Any]) -> list[tuple[str | None, str, dict[str, Any]]]:
+    return [(spec.get("config") or "main", s, {"split": s}) for s in ["train", "test"]]
+
+
+def prepare(raw: Any, data_cfg: dict[str, Any]) -> pd.DataFrame:
+    return normalise(raw.records, data_cfg["gsm8k_keep_calculator_annotations"])

@@ -35,3 +35,19 @@ def normalise(records: list[RawRecord]) -> pd.DataFrame:
             )
         )
     return to_table(items)
+
+
+SUBJECTS = ["biology", "chemistry", "computer_science", "mathematics", "physics"]
+#: The ten hub subsets (tasksource/mmlu configs): high school and college of each subject.
+SUBSETS = [f"{lvl}_{s}" for lvl in ["high_school", "college"] for s in SUBJECTS]
+HUB_ROW_INDEX = True  # ids use the row number within (subset, split)
+
+
+def hub_plan(spec: dict[str, Any]) -> list[tuple[str | None, str, dict[str, Any]]]:
+    return [
+        (sub, s, {"subject": sub, "split": s}) for sub in SUBSETS for s in ["validation", "test"]
+    ]
+
+
+def prepare(raw: Any, data_cfg: dict[str, Any]) -> pd.DataFrame:
+    return normalise(raw.records)

@@ -7,33 +7,23 @@ from typing import Any
 
 import pandas as pd
 
-from e2h.data import arc, gsm8k, mmlu, strategyqa
+from e2h import registry
 from e2h.data.errors import DataError
-from e2h.data.sources import RawSource, load_bundled, load_hub
-
-DATASETS = ["arc", "mmlu", "strategyqa", "gsm8k"]
+from e2h.data.sources import RawSource, load_bundled, load_hub, loader
 
 
 def load_raw(dataset: str, data_cfg: dict[str, Any]) -> RawSource:
     """Raw records from ``data.source`` (bundled snapshot or hub)."""
-    if dataset not in DATASETS:
-        raise KeyError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
-    snapshot = Path(data_cfg.get("snapshot_dir", "workflow/snapshot"))
-    if data_cfg.get("source", "bundled") == "hub":
+    registry.dataset(dataset)  # an unknown dataset names the registered ones
+    snapshot = Path(data_cfg["snapshot_dir"])
+    if data_cfg["source"] == "hub":
         return load_hub(dataset, data_cfg["hub"], snapshot)
     return load_bundled(dataset, snapshot)
 
 
 def normalise(dataset: str, raw: RawSource, data_cfg: dict[str, Any]) -> pd.DataFrame:
-    if dataset == "arc":
-        return arc.normalise(
-            raw.records, raw.extras["annotations"], raw.extras["annotations_origin"]
-        )
-    if dataset == "mmlu":
-        return mmlu.normalise(raw.records)
-    if dataset == "strategyqa":
-        return strategyqa.normalise(raw.records)
-    return gsm8k.normalise(raw.records, data_cfg.get("gsm8k_keep_calculator_annotations", False))
+    """The item table, by the dataset's loader module (``prepare(raw, data_cfg)``)."""
+    return loader(dataset).prepare(raw, data_cfg)
 
 
 def prepare_items(dataset: str, data_cfg: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -21,18 +21,20 @@ from e2h.data.errors import DataError, RawRecord
 
 MANIFEST = "MANIFEST.json"
 
-#: Files of the bundled snapshot each dataset reads.
-BUNDLED_FILES: dict[str, list[str]] = {
-    "arc": ["arc.jsonl.gz", "arc_annotations.json.gz"],
-    "mmlu": ["mmlu.jsonl.gz"],
-    "strategyqa": ["strategyqa.jsonl.gz"],
-    "gsm8k": ["gsm8k.jsonl.gz"],
-}
 
-ARC_CONFIGS = ["ARC-Easy", "ARC-Challenge"]
-ARC_SPLITS = ["train", "validation", "test"]
-MMLU_SUBJECTS = ["biology", "chemistry", "computer_science", "mathematics", "physics"]
-MMLU_SUBSETS = [f"{lvl}_{s}" for lvl in ["high_school", "college"] for s in MMLU_SUBJECTS]
+def loader(dataset: str) -> Any:
+    """The dataset's loader module (``loader`` in workflow/resources/datasets.yaml)."""
+    import importlib
+
+    from e2h import registry
+
+    return importlib.import_module(registry.dataset(dataset).loader)
+
+
+def bundled_files(dataset: str) -> list[str]:
+    from e2h import registry
+
+    return list(registry.dataset(dataset).bundled_files)
 
 
 @dataclass
@@ -89,16 +91,12 @@ def _iter_jsonl_gz(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def load_bundled(dataset: str, snapshot_dir: str | Path) -> RawSource:
     """Raw records of ``dataset`` from the verified bundled snapshot."""
     snapshot_dir = Path(snapshot_dir)
-    files = BUNDLED_FILES[dataset]
+    files = bundled_files(dataset)
     entries = {name: verify_snapshot_file(snapshot_dir, name) for name in files}
     main = snapshot_dir / files[0]
     records = [RawRecord(str(main), i, rec) for i, rec in _iter_jsonl_gz(main)]
-    extras: dict[str, Any] = {}
-    if dataset == "arc":
-        ann_path = snapshot_dir / "arc_annotations.json.gz"
-        with gzip.open(ann_path, "rt", encoding="utf-8") as fh:
-            extras["annotations"] = json.load(fh)
-        extras["annotations_origin"] = str(ann_path)
+    module = loader(dataset)
+    extras: dict[str, Any] = module.read_extras(snapshot_dir) if len(files) > 1 else {}
     provenance = {
         "source": "bundled",
         "files": {
@@ -143,23 +141,13 @@ def _load_split(path: str, name: str | None, split: str, revision: str | None) -
 
 def load_hub(dataset: str, hub: dict[str, Any], snapshot_dir: str | Path) -> RawSource:
     """Raw records of ``dataset`` via ``datasets.load_dataset`` (the paper's hub ids)."""
+    from e2h import registry
+
     spec = hub[dataset]
     path, revision = spec["path"], spec.get("revision")
-    plan: list[tuple[str | None, str, dict[str, Any]]]
-    if dataset == "arc":
-        plan = [(c, s, {"config": c, "split": s}) for c in ARC_CONFIGS for s in ARC_SPLITS]
-    elif dataset == "mmlu":
-        plan = [
-            (sub, s, {"subject": sub, "split": s})
-            for sub in MMLU_SUBSETS
-            for s in ["validation", "test"]
-        ]
-    elif dataset == "strategyqa":
-        plan = [(spec.get("config"), spec.get("split", "test"), {})]
-    elif dataset == "gsm8k":
-        plan = [(spec.get("config", "main"), s, {"split": s}) for s in ["train", "test"]]
-    else:
-        raise KeyError(dataset)
+    module = loader(dataset)
+    plan: list[tuple[str | None, str, dict[str, Any]]] = module.hub_plan(spec)
+    row_index = getattr(module, "HUB_ROW_INDEX", False)
     records: list[RawRecord] = []
     resolved = None
     for name, split, fields in plan:
@@ -169,7 +157,7 @@ def load_hub(dataset: str, hub: dict[str, Any], snapshot_dir: str | Path) -> Raw
         for i, row in enumerate(ds):
             rec = dict(row)
             rec.update(fields)
-            if dataset in ("mmlu", "gsm8k"):
+            if row_index:
                 rec["row"] = i
             records.append(RawRecord(origin, i, rec))
     provenance: dict[str, Any] = {
@@ -177,21 +165,11 @@ def load_hub(dataset: str, hub: dict[str, Any], snapshot_dir: str | Path) -> Raw
         "hub": {"path": path, "revision_requested": revision, "revision_resolved": resolved},
     }
     extras: dict[str, Any] = {}
-    if dataset == "arc":
-        # The annotations are not on the hub: they ship with the project (checked by SHA-256).
-        bundled = load_bundled_annotations(snapshot_dir)
-        extras.update(bundled.extras)
-        provenance["files"] = bundled.provenance["files"]
+    names = registry.dataset(dataset).hub_bundled_files
+    if names:  # files the hub lacks ship with the project (checked by SHA-256)
+        entries = {name: verify_snapshot_file(Path(snapshot_dir), name) for name in names}
+        extras.update(module.read_extras(snapshot_dir))
+        provenance["files"] = {
+            name: {k: e[k] for k in ("sha256", "origin", "licence")} for name, e in entries.items()
+        }
     return RawSource(records, provenance, extras)
-
-
-def load_bundled_annotations(snapshot_dir: str | Path) -> RawSource:
-    snapshot_dir = Path(snapshot_dir)
-    name = "arc_annotations.json.gz"
-    entry = verify_snapshot_file(snapshot_dir, name)
-    with gzip.open(snapshot_dir / name, "rt", encoding="utf-8") as fh:
-        annotations = json.load(fh)
-    prov = {"files": {name: {k: entry[k] for k in ("sha256", "origin", "licence")}}}
-    return RawSource(
-        [], prov, {"annotations": annotations, "annotations_origin": str(snapshot_dir / name)}
-    )

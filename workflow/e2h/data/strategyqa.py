@@ -36,3 +36,11 @@ def normalise(records: list[RawRecord]) -> pd.DataFrame:
             )
         )
     return to_table(items)
+
+
+def hub_plan(spec: dict[str, Any]) -> list[tuple[str | None, str, dict[str, Any]]]:
+    return [(spec.get("config"), spec.get("split", "test"), {})]
+
+
+def prepare(raw: Any, data_cfg: dict[str, Any]) -> pd.DataFrame:
+    return normalise(raw.records)

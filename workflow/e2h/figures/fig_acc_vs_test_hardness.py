@@ -13,29 +13,33 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from e2h import stats
-from e2h.figures.fig_e2h import CHANCE
-from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
-
-MMLU_LABELS = {0: "High School", 1: "College"}
+from e2h import registry, stats
+from e2h.plotting import chance_line
 
 
 def display_values(dataset: str, measure: str, values: pd.Series) -> pd.Series:
-    """The x value each item is plotted at (figures.md: caps, GSM8k lines − 1, 7+)."""
-    if measure == "num_steps" and dataset == "gsm8k":
-        steps = values - 1
-        return steps.where(steps < 7, 7).astype(int).map(lambda v: "7+" if v == 7 else str(v))
-    if measure == "num_steps":
-        return values.clip(upper=8).astype(int).astype(str)
-    if measure == "human_hardness":
-        return values.map(MMLU_LABELS)
+    """The x value each item is plotted at, as the registry's ``axis`` and ``labels`` say
+    (StrategyQA steps capped at 8; GSM8k lines − 1 with 7 and more pooled as "7+")."""
+    info = registry.dataset(dataset).measures[measure]
+    if info.labels:
+        return values.map(info.labels)
+    axis = info.axis
+    values = values + axis.get("shift", 0)
+    if "top" in axis:
+        top = axis["top"]
+        values = values.where(values < top, top).astype(int)
+        return values.map(lambda v: f"{top}+" if v == top else str(v))
+    if "cap" in axis:
+        values = values.clip(upper=axis["cap"])
     return values.astype(int).astype(str)
 
 
-def build(panels: list[tuple[str, str, pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame:
-    """panels: (dataset, measure, predictions of the train=All cell, hardness table)."""
+def build(panels: list[tuple[dict, pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame:
+    """panels: (panel spec {model, dataset, measure, title}, predictions of the train = All
+    cell, hardness table)."""
     rows = []
-    for dataset, measure, pred, table in panels:
+    for panel, pred, table in panels:
+        dataset, measure = panel["dataset"], panel["measure"]
         per_item = pred.groupby("id")["correct"].mean().rename("acc_mean")
         joined = table.set_index("id")[[measure]].join(per_item, how="inner").dropna()
         joined["x"] = display_values(dataset, measure, joined[measure])
@@ -45,8 +49,7 @@ def build(panels: list[tuple[str, str, pd.DataFrame, pd.DataFrame]]) -> pd.DataF
             ti = stats.t_interval(values)
             rows.append(
                 {
-                    "panel": f"{DATASET_NAMES[dataset].split('-')[0]} "
-                    f"{DISPLAY_NAMES.get(measure, measure)}",
+                    "panel": panel["title"],
                     "dataset": dataset,
                     "measure": measure,
                     "value": x,
@@ -54,6 +57,7 @@ def build(panels: list[tuple[str, str, pd.DataFrame, pd.DataFrame]]) -> pd.DataF
                     "ci_low": ti.low,
                     "ci_high": ti.high,
                     "n_items": ti.n,
+                    "model": panel["model"],
                 }
             )
     return pd.DataFrame(rows)
@@ -69,7 +73,7 @@ def _sort_key(x: str) -> tuple[int, float | str]:
         return (1, x)
 
 
-def draw(data: pd.DataFrame, ncols: int = 2) -> plt.Figure:
+def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
     panels = list(dict.fromkeys(data["panel"]))
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(
@@ -87,14 +91,12 @@ def draw(data: pd.DataFrame, ncols: int = 2) -> plt.Figure:
         )
         top = np.nanmax(np.r_[high.to_numpy(), d["accuracy"].to_numpy(), 0.0])
         ax.set_ylim(0, min(105, max(10, math.ceil((top + 5) / 5) * 5)))
-        chance = CHANCE.get(d["dataset"].iloc[0])
-        if chance:
-            ax.axhline(chance, ls="--", lw=0.8, color="black")
+        chance_line(ax, d["dataset"].iloc[0])
         ax.set_xticks(x, d["value"], fontsize=8)
         ax.set_title(panel, fontsize=10)
         ax.set_ylabel("Accuracy (%)")
         ax.set_xlabel("Test Data Hardness")
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
-    fig.suptitle("Model Accuracy vs. Test Data Hardness")
+    fig.suptitle(title)
     return fig

@@ -8,40 +8,16 @@ in the figure data (drawn when ``figures.error_bars`` is true).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from e2h.arms import accuracy_summary, arm_matrix
-from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
-from e2h.plotting import labelled_bars
+from e2h.arms import accuracy_summary
+from e2h.panels import Panel
+from e2h.plotting import chance_line, labelled_bars
 from e2h.seeds import rng
 
 ARM_LABELS = {"unsup": "Unsupervised", "easy": "Easy", "medium": "Medium", "hard": "Hard"}
-CHANCE = {"arc": 25.0, "mmlu": 25.0, "strategyqa": 50.0, "gsm8k": 0.0}
-
-
-@dataclass
-class Panel:
-    """The arms of one (dataset, measure) panel: predictions per train source."""
-
-    dataset: str
-    measure: str
-    levels: pd.Series  # item id → level of this measure
-    arms: dict[str, pd.DataFrame]  # train source → predictions
-
-    @property
-    def title(self) -> str:
-        name = DATASET_NAMES[self.dataset].split("-")[0]
-        return f"{name} {DISPLAY_NAMES.get(self.measure, self.measure)}"
-
-    def matrices(self, level: str) -> dict[str, pd.DataFrame]:
-        """Arm matrices on a test level; Unsup restricted to items the supervised arms test."""
-        mats = {a: arm_matrix(p, self.levels, level) for a, p in self.arms.items() if a != "unsup"}
-        tested = set().union(*(set(m.index) for m in mats.values())) if mats else None
-        mats["unsup"] = arm_matrix(self.arms["unsup"], self.levels, level, ids=tested)
-        return mats
 
 
 def build(panels: list[Panel], level: str, draws: int, base_seed: int) -> pd.DataFrame:
@@ -67,6 +43,7 @@ def build(panels: list[Panel], level: str, draws: int, base_seed: int) -> pd.Dat
                     "arm": arm,
                     "label": ARM_LABELS[arm],
                     **accuracy_summary(mats[arm], draws, gen),
+                    "model": panel.model,
                 }
             )
     return pd.DataFrame(rows)
@@ -82,9 +59,7 @@ def draw(data: pd.DataFrame, title: str, error_bars: bool = False, ncols: int = 
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = data[data["panel"] == panel]
         labelled_bars(ax, d, [colours[lbl] for lbl in d["label"]], error_bars)
-        chance = CHANCE.get(d["dataset"].iloc[0])
-        if chance:
-            ax.axhline(chance, ls="--", lw=0.8, color="black")
+        chance_line(ax, d["dataset"].iloc[0])
         ax.set_title(panel, fontsize=10)
         ax.set_ylabel("Accuracy (%)")
     for ax in axes.flat[len(panels) :]:

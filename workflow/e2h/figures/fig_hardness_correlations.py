@@ -11,25 +11,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
-
-#: Measures per panel, in the paper's order (figures.md §3); filtered to those configured.
-PANEL_MEASURES = {
-    "arc": [
-        "question_num_words",
-        "answer_num_chars",
-        "human_grade",
-        "human_difficulty",
-        "human_bloom",
-    ],
-    "mmlu": ["question_num_words", "answer_num_chars", "human_hardness"],
-    "strategyqa": ["question_num_words", "num_steps", "reasoning_num_words"],
-    "gsm8k": ["question_num_words", "answer_num_chars", "num_steps", "reasoning_num_words"],
-}
+from e2h import registry
 
 
 def panel_measures(dataset: str, configured: list[str]) -> list[str]:
-    return [m for m in PANEL_MEASURES.get(dataset, configured) if m in configured]
+    """The configured measures in the registry's panel order (the paper's)."""
+    order = registry.dataset(dataset).correlation_order
+    return [m for m in order if m in configured]
 
 
 def spearman_pairs(table: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
@@ -98,7 +86,7 @@ def matrix(data: pd.DataFrame, dataset: str) -> pd.DataFrame:
     mat = pd.DataFrame(np.eye(len(ms)), index=ms, columns=ms)
     for r in d.itertuples(index=False):
         mat.loc[r.measure_x, r.measure_y] = mat.loc[r.measure_y, r.measure_x] = r.rho
-    names = [DISPLAY_NAMES.get(m, m) for m in ms]
+    names = [registry.measure_label(m) for m in ms]
     mat.index, mat.columns = names, names
     return mat
 
@@ -129,7 +117,7 @@ def draw(data: pd.DataFrame) -> plt.Figure:
                     fontsize=9,
                     color="white" if abs(value) > 0.6 else "black",
                 )
-        ax.set_title(f"{DATASET_NAMES.get(dataset, dataset).split('-')[0]} Hardness Measures")
+        ax.set_title(f"{registry.dataset(dataset).short_name} Hardness Measures")
         ax.grid(False)
     for ax in axes.flat[len(datasets) :]:
         ax.axis("off")

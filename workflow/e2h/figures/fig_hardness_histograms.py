@@ -8,21 +8,25 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
+from e2h import registry
 
-#: Panels the paper leaves out (GSM8k reasoning words).
-EXCLUDED = {("gsm8k", "reasoning_num_words")}
 BINS = 30
 
 
 def panel_values(dataset: str, measure: str, table: pd.DataFrame) -> tuple[str, np.ndarray]:
-    """Title and values of one panel; GSM8k steps are plotted as lines − 1 (study.md §3.1)."""
+    """Title and values of one panel, shifted as the registry says (GSM8k: lines − 1)."""
     values = pd.to_numeric(table.loc[table["probing"], measure], errors="coerce").dropna()
-    title = f"{DATASET_NAMES[dataset].split('-')[0]} {DISPLAY_NAMES.get(measure, measure)}"
-    if dataset == "gsm8k" and measure == "num_steps":
-        values = values - 1
-        title += " (lines − 1)"
+    title = registry.panel_title(dataset, measure)
+    shown = registry.dataset(dataset).measures[measure].histogram
+    if isinstance(shown, dict):
+        values = values + shown.get("shift", 0)
+        title += shown.get("suffix", "")
     return title, values.to_numpy(dtype=float)
+
+
+def shown(dataset: str, measure: str) -> bool:
+    """Whether the measure has a panel (the paper leaves out GSM8k reasoning words)."""
+    return registry.dataset(dataset).measures[measure].histogram is not False
 
 
 def build(tables: dict[str, pd.DataFrame], measures: dict[str, list[str]]) -> pd.DataFrame:
@@ -30,7 +34,7 @@ def build(tables: dict[str, pd.DataFrame], measures: dict[str, list[str]]) -> pd
     rows = []
     for dataset, table in tables.items():
         for measure in measures[dataset]:
-            if (dataset, measure) in EXCLUDED:
+            if not shown(dataset, measure):
                 continue
             title, values = panel_values(dataset, measure, table)
             counts, edges = np.histogram(values, bins=BINS)

@@ -17,15 +17,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from e2h import stats
+from e2h import registry, stats
 from e2h.arms import read_predictions
-from e2h.figures.fig_e2h import Panel
-from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
+from e2h.panels import Panel
+from e2h.plotting import METHOD_COLOURS, METHOD_ORDER
 from e2h.seeds import rng
 
-#: Method labels in plotting order (x axis); other labels follow in the order given.
-METHOD_ORDER = ["ICL", "Linear Probe", "LoRA"]
-METHOD_COLOURS = {"ICL": "#4c72b0", "Linear Probe": "#dd8452", "LoRA": "#55a868"}
 OTHER_COLOUR = "#8c8c8c"
 ARMS = ("unsup", "easy", "hard")
 LEVEL = "hard"
@@ -35,16 +32,13 @@ EXTRA_TITLE = f"{TITLE} (Secondary Measures)"
 
 @dataclass
 class MethodPanel:
-    """One (dataset, measure) panel: a ``Panel`` (arms unsup/easy/hard) per method label."""
+    """One (model, dataset, measure) panel: a ``Panel`` (arms unsup/easy/hard) per method."""
 
     dataset: str
     measure: str
     methods: dict[str, Panel]
-
-    @property
-    def title(self) -> str:
-        name = DATASET_NAMES[self.dataset].split("-")[0]
-        return f"{name} {DISPLAY_NAMES.get(self.measure, self.measure)}"
+    model: str = ""
+    title: str = ""
 
     def ordered_methods(self) -> list[str]:
         known = [m for m in METHOD_ORDER if m in self.methods]
@@ -82,8 +76,8 @@ def load_method_panels(specs: list[dict[str, Any]], tables: dict[str, str]) -> l
                 if path not in preds:
                     preds[path] = read_predictions([path])
                 loaded[arm] = preds[path]
-            methods[label] = Panel(dataset, measure, item_levels, loaded)
-        panels.append(MethodPanel(dataset, measure, methods))
+            methods[label] = Panel(dataset, measure, item_levels, loaded, model=spec["model"])
+        panels.append(MethodPanel(dataset, measure, methods, spec["model"], spec["title"]))
     return panels
 
 
@@ -141,8 +135,8 @@ def table(data: pd.DataFrame) -> pd.DataFrame:
     """``tab-sgr-by-method``: display columns first, then the numbers behind them."""
     return pd.DataFrame(
         {
-            "Dataname": data["dataset"].map(lambda d: DATASET_NAMES[d].split("-")[0]),
-            "Hardness Measure": data["measure"].map(lambda m: DISPLAY_NAMES.get(m, m)),
+            "Dataname": data["dataset"].map(lambda d: registry.dataset(d).short_name),
+            "Hardness Measure": data["measure"].map(registry.measure_label),
             "Method": data["method"],
             "Unsupervised": data["unsup"],
             "Easy": data["easy"],

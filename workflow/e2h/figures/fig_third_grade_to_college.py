@@ -6,11 +6,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from e2h.arms import accuracy_summary, arm_matrix
-from e2h.plotting import labelled_bars
+from e2h.plotting import SOURCE_COLOURS as COLOURS
+from e2h.plotting import chance_line, labelled_bars
 from e2h.seeds import rng
 from e2h.transfer import LABELS
-
-COLOURS = ["#8c8c8c", "#8172b3", "#64b5cd", "#55a868", "#c44e52"]
 
 
 def build(preds: dict[str, pd.DataFrame], draws: int, base_seed: int, model: str) -> pd.DataFrame:
@@ -35,7 +34,7 @@ def build(preds: dict[str, pd.DataFrame], draws: int, base_seed: int, model: str
 def draw(data: pd.DataFrame, error_bars: bool = False) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
     labelled_bars(ax, data, COLOURS[: len(data)], error_bars, fontsize=9)
-    ax.axhline(25, ls="--", lw=0.8, color="black")
+    chance_line(ax, "mmlu")  # every source is tested on MMLU college
     ax.set_xlabel("Train Data")
     ax.set_ylabel("Accuracy (%)")
     ax.set_title(f"Accuracy on College STEM Questions ({data['model'].iloc[0]})")

@@ -11,14 +11,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from e2h.arms import accuracy_summary, arm_matrix, read_predictions
-from e2h.figures.fig_sgr_by_method import METHOD_ORDER
-from e2h.figures.fig_third_grade_to_college import COLOURS
-from e2h.plotting import labelled_bars
+from e2h.plotting import METHOD_ORDER, chance_line, labelled_bars
+from e2h.plotting import SOURCE_COLOURS as COLOURS
 from e2h.seeds import rng
 from e2h.transfer import LABELS
 
 TITLE = "Hard Test Performance As a Function of Training Hardness"
-CHANCE = 25.0
 
 
 def ordered(methods) -> list[str]:
@@ -87,7 +85,7 @@ def draw(data: pd.DataFrame, error_bars: bool = False) -> plt.Figure:
     for ax, method in zip(axes.flat, methods, strict=True):
         d = data[data["method"] == method]
         labelled_bars(ax, d, COLOURS[: len(d)], error_bars, fontsize=9)
-        ax.axhline(CHANCE, ls="--", lw=0.8, color="black")
+        chance_line(ax, "mmlu")  # every source is tested on MMLU college
         plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
         ax.set_title(method, fontsize=10)
         ax.set_xlabel("Train Data")

@@ -11,9 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from e2h import stats
+from e2h import registry, stats
 from e2h.arms import accuracy_summary, arm_matrix, read_predictions
-from e2h.hardness import DATASET_NAMES
 from e2h.io import write_csv
 from e2h.plotting import save_table
 from e2h.seeds import rng
@@ -23,7 +22,7 @@ NUMERIC = ["accuracy", "ci_low", "ci_high", "half_width", "n_items"]
 
 
 def dataset_name(dataset: str) -> str:
-    return DATASET_NAMES.get(dataset, dataset).split("-")[0]
+    return registry.dataset(dataset).short_name
 
 
 def build(rows: list[dict[str, Any]], draws: int, base_seed: int) -> pd.DataFrame:
@@ -31,7 +30,7 @@ def build(rows: list[dict[str, Any]], draws: int, base_seed: int) -> pd.DataFram
     out = []
     seen = set()
     for row in rows:
-        key = (row["dataset"], row["label"])
+        key = (row["model"], row["dataset"], row["label"])
         if key in seen:
             raise ValueError(f"tab-all-to-all: duplicate row {key}")
         seen.add(key)
@@ -54,9 +53,7 @@ def build(rows: list[dict[str, Any]], draws: int, base_seed: int) -> pd.DataFram
                 "Dataset": dataset_name(row["dataset"]),
                 "method": row["method"],
                 "label": row["label"],
-                "model": "+".join(sorted(map(str, pred["model"].dropna().unique())))
-                if "model" in pred.columns
-                else "",
+                "model": row["model"],
                 **summary,
                 "half_width": half,
                 "cell": stats.format_estimate(summary["accuracy"], half, digits=1),
@@ -68,8 +65,12 @@ def build(rows: list[dict[str, Any]], draws: int, base_seed: int) -> pd.DataFram
 def wide(long: pd.DataFrame) -> pd.DataFrame:
     """Table 4: "Method" then one display column per dataset, then per-dataset numbers.
 
-    Row and column order follow the order of first appearance in ``long``.
+    Row and column order follow the order of first appearance in ``long``; with several
+    models a row is "{model}: {method label}".
     """
+    long = long.copy()
+    if long["model"].nunique() > 1:
+        long["label"] = long["model"] + ": " + long["label"]
     labels = list(dict.fromkeys(long["label"]))
     names = list(dict.fromkeys(long["Dataset"]))
     table = pd.DataFrame({"Method": labels})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES, LEVELS
+from e2h import registry
+from e2h.hardness import LEVELS
 
 
 def _fmt(x: float) -> str:
@@ -39,8 +40,8 @@ def build(tables: dict[str, pd.DataFrame], cutoffs: pd.DataFrame) -> pd.DataFram
         easy, medium, hard = describe_levels(cut.rule, cut.easy_max, cut.hard_min, cut.measure)
         rows.append(
             {
-                "Dataset": DATASET_NAMES.get(cut.dataset, cut.dataset),
-                "Measure": DISPLAY_NAMES.get(cut.measure, cut.measure),
+                "Dataset": registry.dataset(cut.dataset).name,
+                "Measure": registry.measure_label(cut.measure),
                 "measure_id": cut.measure,
                 "Rule": cut.rule,
                 "Easy": easy,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from e2h.hardness import DATASET_NAMES
+from e2h import registry
 
 #: Rows of the paper's table, each with the measures (of our item tables) it stands for.
 ROWS = [
@@ -37,7 +37,7 @@ def build(
             col["Items in paper"] = paper_n.get(dataset, "–")
         for label, names in ROWS:
             col[label] = "✓" if any(m in measures[dataset] for m in names) else ""
-        cols[DATASET_NAMES.get(dataset, dataset)] = col
+        cols[registry.dataset(dataset).name] = col
     frame = pd.DataFrame(cols)
     frame.index.name = "Row"
     frame = frame.reset_index()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from e2h import stats
-from e2h.figures.fig_e2h import Panel
-from e2h.hardness import DATASET_NAMES, DISPLAY_NAMES
+from e2h import registry, stats
+from e2h.panels import Panel
 from e2h.seeds import rng
 
 
-def build(panels: list[Panel], draws: int, base_seed: int, model: str) -> pd.DataFrame:
+def build(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
     rows = []
     for level in ["hard", "all"]:
         for panel in panels:
@@ -25,12 +24,12 @@ def build(panels: list[Panel], draws: int, base_seed: int, model: str) -> pd.Dat
             res = stats.sgr_bootstrap(mats["unsup"], mats["easy"], mats["hard"], draws, gen)
             rows.append(
                 {
-                    "Dataname": DATASET_NAMES[panel.dataset].split("-")[0],
-                    "Hardness Measure": DISPLAY_NAMES.get(panel.measure, panel.measure),
+                    "Dataname": registry.dataset(panel.dataset).short_name,
+                    "Hardness Measure": registry.measure_label(panel.measure),
                     "SGR Estimate": stats.format_estimate(res.mean, res.half_width, res.p_value),
                     "Test Hardness": level.capitalize(),
                     "n": res.n_items,
-                    "model": model,
+                    "model": panel.model,
                     "dataset": panel.dataset,
                     "measure": panel.measure,
                     "test_level": level,
@@ -53,8 +52,8 @@ def pairwise(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
     for panel in panels:
         mats = panel.matrices("hard")
         row = {
-            "Dataname": DATASET_NAMES[panel.dataset].split("-")[0],
-            "Hardness Measure": DISPLAY_NAMES.get(panel.measure, panel.measure),
+            "Dataname": registry.dataset(panel.dataset).short_name,
+            "Hardness Measure": registry.measure_label(panel.measure),
         }
         for arm in ["unsup", "easy", "hard"]:
             gen = rng(
@@ -84,6 +83,7 @@ def pairwise(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
                 100 * res.mean, 100 * res.half_width, res.p_value, digits=1
             )
             row[f"{a} - {b} n"] = res.n_items
+        row["model"] = panel.model
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -94,8 +94,8 @@ def versus_paper(ours: pd.DataFrame, paper: list[dict]) -> pd.DataFrame:
     merged = ref.merge(ours, how="left", on=["dataset", "measure", "test_level"])
     return pd.DataFrame(
         {
-            "Dataset": merged["dataset"].map(lambda d: DATASET_NAMES[d].split("-")[0]),
-            "Measure": merged["measure"].map(lambda m: DISPLAY_NAMES.get(m, m)),
+            "Dataset": merged["dataset"].map(lambda d: registry.dataset(d).short_name),
+            "Measure": merged["measure"].map(registry.measure_label),
             "Test": merged["test_level"].str.capitalize(),
             "Paper model": merged["paper_model"],
             "Paper SGR": merged["paper_sgr"],

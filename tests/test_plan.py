@@ -1,0 +1,225 @@
+"""The experiment plan as data: cells, panels and ids computed from configs, no Snakemake."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from e2h import registry
+from e2h.cells import CELL_PATH, CellSpec
+from e2h.code_deps import module_closure
+from e2h.config import validated
+from e2h.plan import OUTPUTS, Plan, PlanError
+from tests.conftest import ROOT
+
+PAPER = ROOT / "workflow" / "configs" / "paper.yaml"
+
+
+def plan_of(config: dict) -> Plan:
+    return Plan(validated(config))
+
+
+@pytest.fixture(scope="module")
+def default() -> Plan:
+    return plan_of(yaml.safe_load((ROOT / "config.yaml").read_text()))
+
+
+@pytest.fixture(scope="module")
+def paper() -> Plan:
+    return plan_of(yaml.safe_load(PAPER.read_text()))
+
+
+def two_models(config: dict) -> dict:
+    """The default config with a second registered model in the grid."""
+    cfg = copy.deepcopy(config)
+    cfg["models"]["other"] = {"local_path": "/nowhere/other", "precision": "fp32"}
+    cfg["experiments"]["models"] = ["smollm2-135m", "other"]
+    return cfg
+
+
+def counts(plan: Plan, *fields: str) -> Counter:
+    return Counter(tuple(getattr(s, f) for f in fields) for s in plan.cells.values())
+
+
+def test_default_cells_per_dataset_and_method(default):
+    got = counts(default, "dataset", "method")
+    # ARC: 3 measures x 3 levels + extra measure easy/hard (ICL) + Table 4 (ICL all);
+    # probe / LoRA-MC: (3 + 1 extra measures) x easy/hard + Table 4
+    assert got[("arc", "zs")] == 1
+    assert got[("arc", "icl")] == 3 * 3 + 2 + 1
+    assert got[("arc", "probe")] == got[("arc", "lora_mc")] == 4 * 2 + 1
+    # MMLU: binary measure (no medium) + the transfer ICL cells of Figure 1
+    assert got[("mmlu", "icl")] == 2 + 1 + 4
+    assert got[("mmlu", "zs")] == 1 + 1  # the grid's and Figure 1's zero-shot cells
+    assert got[("mmlu", "probe")] == 2 + 1 + 4 and got[("mmlu", "lora_mc")] == 2 + 1 + 4
+    assert got[("strategyqa", "icl_cot")] == 3 + 1 and got[("strategyqa", "icl")] == 1
+    assert got[("strategyqa", "probe")] == 2 + 1 and got[("strategyqa", "lora_cot")] == 2 + 1
+    assert got[("strategyqa", "lora_mc")] == 1  # Table 4's row only
+    assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 1
+    assert got[("gsm8k", "lora_cot")] == 2 + 1 and ("gsm8k", "probe") not in got
+    assert len(default.cells) == 75
+    assert len(default.representations) == 3  # ARC, MMLU, StrategyQA probes
+
+
+def test_every_cell_spec_round_trips_through_its_folder(default, paper):
+    for plan in (default, paper):
+        for directory, spec in plan.cells.items():
+            assert spec.directory == directory
+            parsed = CellSpec.from_directory(directory)
+            assert parsed.path_fields() == spec.path_fields()
+            assert CellSpec.from_dict(spec.as_dict()) == spec
+            assert plan.cell(directory) is spec
+
+
+def test_from_directory_refuses_a_malformed_path():
+    with pytest.raises(ValueError, match="is not a cell folder"):
+        CellSpec.from_directory("results/cells/arc/m/icl-40/any/all-n1/r1-cap3-s0")
+
+
+def test_unplanned_cell_is_named(default):
+    spec = next(iter(default.cells.values()))
+    other = CellSpec.from_directory(spec.directory.replace("-s0", "-s7"))
+    with pytest.raises(PlanError, match="not a cell of this configuration"):
+        default.cell(other.directory)
+
+
+def test_settings_that_change_predictions_are_in_the_spec(default):
+    """reserve, cap_measures and max_new_tokens are part of the spec the job gets (params)."""
+    zs = default.one(dataset="arc", method="zs", measure="any", train="unsup")
+    assert zs.reserve == 10 and zs.cap_measures == (
+        "human_grade",
+        "human_difficulty",
+        "human_bloom",
+        "question_num_words",
+        "any",
+    )
+    cot = default.one(dataset="gsm8k", method="icl_cot", train="hard", measure="num_steps")
+    assert cot.max_new_tokens == 128
+    params = default.cell_params(zs)
+    assert params["spec"]["reserve"] == 10 and params["spec"]["cap_measures"][-1] == "any"
+    # job sizes are not predictions: editing them reruns nothing
+    entry = params["registry"]["smollm2-135m"]
+    assert not {"gpus", "mem_mb", "runtime"} & set(entry)
+    assert entry["batch_size"] == 32
+
+
+def test_two_models_reach_every_figure_that_shows_models(default):
+    plan = plan_of(two_models(default.config))
+    assert len(plan.cells) == 2 * 75 - 13  # Figure 1's 13 cells run on one model
+    for output_id in [
+        "fig-e2h-main",
+        "fig-e2h-all-test",
+        "fig-acc-vs-test-hardness",
+        "tab-sgr",
+        "tab-sgr-pairwise",
+        "fig-sgr-by-method",
+        "tab-sgr-by-method",
+        "fig-sgr-by-method-extra",
+        "tab-all-to-all",
+    ]:
+        out = plan.outputs[output_id]
+        cell_models = {plan.cell(str(Path(p).parent)).model for p in out.inputs["cells"]}
+        assert cell_models == {"smollm2-135m", "other"}, output_id
+        specs = out.params.get("panels") or out.params["rows"]
+        assert {s["model"] for s in specs} == {"smollm2-135m", "other"}, output_id
+    titles = [p["title"] for p in plan.outputs["fig-e2h-main"].params["panels"]]
+    assert "other: ARC Grade Level" in titles and "smollm2-135m: ARC Grade Level" in titles
+    # one model: its name is in the figure title, not in every panel
+    assert default.outputs["fig-e2h-main"].params["title"].endswith("(smollm2-135m)")
+    assert default.outputs["fig-e2h-main"].params["panels"][0]["title"] == "ARC Grade Level"
+    assert plan.outputs["fig-third-grade-to-college"].params["model"] == "smollm2-135m"
+
+
+def test_without_trained_methods_only_prompting_ids_exist(default):
+    cfg = copy.deepcopy(default.config)
+    cfg["experiments"]["trained"] = None
+    cfg["experiments"]["third_grade_to_college"]["methods"] = ["icl"]
+    plan = plan_of(cfg)
+    assert set(plan.outputs) == {
+        "tab-datasets",
+        "tab-cutoffs",
+        "fig-hardness-histograms",
+        "fig-hardness-correlations",
+        "fig-e2h-main",
+        "fig-e2h-all-test",
+        "fig-acc-vs-test-hardness",
+        "tab-sgr",
+        "tab-sgr-pairwise",
+        "tab-sgr-vs-paper",
+        "fig-third-grade-to-college",
+    }
+    assert not plan.representations
+    assert {registry.method(s.method).kind for s in plan.cells.values()} == {"prompting"}
+
+
+def test_without_experiments_only_the_data_stage_ids_exist(default):
+    cfg = copy.deepcopy(default.config)
+    del cfg["experiments"]
+    plan = plan_of(cfg)
+    assert set(plan.outputs) == {
+        "tab-datasets",
+        "tab-cutoffs",
+        "fig-hardness-histograms",
+        "fig-hardness-correlations",
+    }
+    assert not plan.cells
+
+
+def test_paper_scale_cell_counts(paper):
+    kinds = Counter(registry.method(s.method).kind for s in paper.cells.values())
+    # 25 population-grid + 14 extra-measure ICL cells + StrategyQA's non-CoT row + 5 Figure 1
+    assert kinds["prompting"] == 40 + 5
+    # probe 11 + 7 + 5, LoRA-MC 11 + 7 + 1, LoRA-CoT 5 + 7, + probe and LoRA-MC x 4 sources
+    assert kinds["probe"] + kinds["lora"] == 54 + 8
+    assert {s.model for s in paper.cells.values()} == {"llama2-70b", "mixtral-8x7b"}
+    assert len(paper.representations) == 5
+    assert all(s.cap is None for s in paper.cells.values() if s.dataset != "gsm8k")
+
+
+def test_id_table_names_rule_script_and_module_of_every_id(default):
+    assert set(default.outputs) <= set(OUTPUTS)
+    for kind in OUTPUTS.values():
+        assert Path(kind.script).is_file(), kind.script
+        importlib.import_module(kind.module)
+        assert kind.rule == kind.id.replace("-", "_")
+        if kind.kind == "figure":
+            assert (ROOT / "workflow" / "report" / f"{kind.id}.rst").is_file(), kind.id
+    row = {r["id"]: r for r in default.id_table()}["fig-e2h-main"]
+    assert row["script"] == "workflow/scripts/fig_e2h_main.py" and row["cells"] == "21"
+
+
+def test_each_id_depends_on_exactly_the_code_it_runs(default):
+    """stats.py: every statistics output and no cell; scoring.py: cells that score."""
+    stats = str(ROOT / "workflow/e2h/stats.py")
+    scoring = str(ROOT / "workflow/e2h/scoring.py")
+    uses_stats = {i for i, o in default.outputs.items() if stats in o.all_inputs()["code"]}
+    assert uses_stats == {
+        "fig-e2h-main",
+        "fig-e2h-all-test",
+        "fig-acc-vs-test-hardness",
+        "tab-sgr",
+        "tab-sgr-pairwise",
+        "tab-sgr-vs-paper",
+        "fig-third-grade-to-college",
+        "fig-sgr-by-method",
+        "fig-sgr-by-method-extra",
+        "tab-sgr-by-method",
+        "tab-all-to-all",
+        "fig-third-grade-to-college-by-method",
+    }
+    scripts = ROOT / "workflow" / "scripts"
+    for script in ("run_cell.py", "run_trained_cell.py", "extract_hidden_states.py"):
+        closure = module_closure(scripts / script)
+        assert stats not in closure and scoring in closure, script
+    for o in default.outputs.values():
+        assert scoring not in o.all_inputs()["code"], o.id
+
+
+def test_cell_path_has_every_path_field():
+    for name in ("dataset", "model", "method", "prompt", "measure", "train", "n", "seed"):
+        assert "{" + name + "}" in CELL_PATH

@@ -1,0 +1,780 @@
+"""The experiment plan: every target of a run, computed from the validated config alone.
+
+``Plan(config)`` decides, without Snakemake, what a run contains:
+
+- ``cells``: every cell (population grid, trained-method grid, Table 4's all-data runs and
+  the 3rd grade → college sources) with its full ``CellSpec``, keyed by its folder;
+- ``representations``: the cached hidden states each probe cell reads;
+- ``outputs``: every figure and table id with its rule, script, module, inputs and params.
+
+The rule files only wire this up. ``OUTPUTS`` is the one table mapping each id to its rule,
+its script and its module; ``python -m e2h.plan`` prints it for a config, with the inputs.
+
+Every configured model runs the whole grid. Figures facet by model (panel titles carry the
+model when there are several; the title names it when there is one), tables have a model
+column, and the 3rd grade → college figures show the one model configured for them.
+Bootstrap draws are keyed by (figure, dataset, measure, level, arm), not by model, so models
+are compared on common random numbers and a one-model run draws what it always drew.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from e2h import registry
+from e2h.cells import TRANSFER_MEASURE, CellSpec
+from e2h.code_deps import module_closure
+from e2h.sampling import ANY_MEASURE
+from e2h.transfer import SOURCES
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "workflow" / "scripts"
+PAPER_NUMBERS = ROOT / "workflow" / "resources" / "paper_numbers.yaml"
+RESOURCE_FILES = [
+    str(ROOT / "workflow" / "resources" / name)
+    for name in ("datasets.yaml", "methods.yaml", "measures.yaml")
+]
+#: Registry fields that size jobs (SLURM), not what a model predicts: never in params.
+JOB_FIELDS = ("gpus", "mem_mb", "runtime")
+#: Prompt of the 3rd grade → college cells: MMLU's prompt of each method.
+TRANSFER_DATASET = "mmlu"
+
+
+@dataclass(frozen=True)
+class OutputKind:
+    """One row of the id table: what builds an id and where it is shown."""
+
+    id: str
+    kind: str  # figure | table
+    module: str  # the e2h module with its build (and draw) functions
+    category: str  # the report section
+    caption: str = ""
+
+    @property
+    def rule(self) -> str:
+        return self.id.replace("-", "_")
+
+    @property
+    def script(self) -> str:
+        return str(SCRIPTS / f"{self.rule}.py")
+
+
+_RQ1, _RQ2, _RQ4 = (
+    "RQ1: measuring hardness",
+    "RQ2: easy-to-hard generalization",
+    ("RQ4: train-test gap"),
+)
+#: Every figure and table id: its rule is the id with "-" → "_", its script
+#: ``workflow/scripts/<rule>.py``, its code the module named here.
+OUTPUTS: dict[str, OutputKind] = {
+    o.id: o
+    for o in [
+        OutputKind("tab-datasets", "table", "e2h.tables.tab_datasets", "Setup"),
+        OutputKind("tab-cutoffs", "table", "e2h.tables.tab_cutoffs", "Setup"),
+        OutputKind(
+            "fig-hardness-histograms", "figure", "e2h.figures.fig_hardness_histograms", _RQ1
+        ),
+        OutputKind(
+            "fig-hardness-correlations", "figure", "e2h.figures.fig_hardness_correlations", _RQ1
+        ),
+        OutputKind("fig-e2h-main", "figure", "e2h.figures.fig_e2h", _RQ2),
+        OutputKind("fig-e2h-all-test", "figure", "e2h.figures.fig_e2h", _RQ2),
+        OutputKind(
+            "fig-acc-vs-test-hardness", "figure", "e2h.figures.fig_acc_vs_test_hardness", _RQ1
+        ),
+        OutputKind("tab-sgr", "table", "e2h.tables.tab_sgr", _RQ2),
+        OutputKind("tab-sgr-pairwise", "table", "e2h.tables.tab_sgr", _RQ2),
+        OutputKind("tab-sgr-vs-paper", "table", "e2h.tables.tab_sgr", _RQ2),
+        OutputKind(
+            "fig-third-grade-to-college", "figure", "e2h.figures.fig_third_grade_to_college", _RQ4
+        ),
+        OutputKind("fig-sgr-by-method", "figure", "e2h.figures.fig_sgr_by_method", _RQ2),
+        OutputKind("fig-sgr-by-method-extra", "figure", "e2h.figures.fig_sgr_by_method", _RQ2),
+        OutputKind("tab-sgr-by-method", "table", "e2h.figures.fig_sgr_by_method", _RQ2),
+        OutputKind("tab-all-to-all", "table", "e2h.tables.tab_all_to_all", _RQ2),
+        OutputKind(
+            "fig-third-grade-to-college-by-method",
+            "figure",
+            "e2h.figures.fig_third_grade_to_college_by_method",
+            _RQ4,
+        ),
+    ]
+}
+
+
+@dataclass
+class Output:
+    """One planned figure or table: its files, inputs (paths) and params (what it shows)."""
+
+    kind: OutputKind
+    inputs: dict[str, Any]
+    params: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.kind.id
+
+    def files(self, formats: list[str]) -> dict[str, Any]:
+        if self.kind.kind == "table":
+            return {
+                "csv": f"results/tables/{self.id}.csv",
+                "tex": f"results/tables/{self.id}.tex",
+            }
+        return {
+            "figures": [f"figures/{self.id}.{fmt}" for fmt in formats],
+            "data": f"results/figure_data/{self.id}.csv",
+        }
+
+    def all_inputs(self) -> dict[str, Any]:
+        """Inputs plus the code that builds it (its script's ``e2h`` modules, the registries)."""
+        code = module_closure(self.kind.script)
+        return {**self.inputs, "code": code + RESOURCE_FILES}
+
+
+@dataclass
+class Representation:
+    """Hidden states of one (dataset, model, prompt) and the probe cells that read them."""
+
+    dataset: str
+    model: str
+    prompt: str
+    cells: list[CellSpec] = field(default_factory=list)
+
+    @property
+    def directory(self) -> str:
+        return representation_dir(self.dataset, self.model, self.prompt)
+
+
+def representation_dir(dataset: str, model: str, prompt: str) -> str:
+    return f"results/representations/{dataset}/{model}/p{prompt}"
+
+
+def representation_files(dataset: str, model: str, prompt: str) -> list[str]:
+    d = representation_dir(dataset, model, prompt)
+    return [f"{d}/manifest.json", f"{d}/features.npy", f"{d}/choice_mask.npy"]
+
+
+def hardness_table(dataset: str) -> str:
+    return f"results/hardness/{dataset}/human.parquet"
+
+
+def predictions(spec: CellSpec) -> str:
+    return f"{spec.directory}/predictions.parquet"
+
+
+class PlanError(ValueError):
+    """The config asks for something the plan cannot build; the message names it."""
+
+
+class Plan:
+    """Every target of a run (see the module docstring). ``config`` must be validated."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.datasets = list(config["datasets"])
+        self.exp = config.get("experiments") or None
+        self.trained = (self.exp or {}).get("trained") or {}
+        self.trained_methods = list(self.trained.get("methods") or [])
+        self.cells: dict[str, CellSpec] = {}
+        self.representations: dict[str, Representation] = {}
+        if self.exp:
+            self._plan_grid()
+            self._plan_transfer()
+            self._plan_representations()
+        self.outputs: dict[str, Output] = {}
+        self._plan_outputs()
+
+    # ------------------------------------------------------------------ cells
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.exp["models"]) if self.exp else []
+
+    def grid_datasets(self) -> list[str]:
+        """Configured datasets the experiments cover, in config order."""
+        return [d for d in self.datasets if self.exp and d in self.exp["measures"]]
+
+    def extra_measures(self, dataset: str) -> list[str]:
+        return list((self.trained.get("extra_measures") or {}).get(dataset, []))
+
+    def sgr_methods(self, dataset: str) -> list[str]:
+        """Configured trained methods of fig-sgr-by-method on ``dataset``, in figure order."""
+        wanted = set(self.trained_methods)
+        return [m for m in registry.dataset(dataset).sgr_methods if m in wanted]
+
+    def all_to_all_methods(self, dataset: str) -> list[str]:
+        wanted = set(self.trained_methods)
+        return [
+            m
+            for m in registry.dataset(dataset).all_to_all_methods
+            if not registry.method(m).trained or m in wanted
+        ]
+
+    def reserve(self, dataset: str) -> int:
+        """Largest training draw on a dataset: capped test samples leave that many per level."""
+        n_trained = int(self.trained["n"]) if self.trained_methods else 0
+        return max(int(self.exp["k"][dataset]), n_trained)
+
+    def cap_measures(self, dataset: str) -> tuple[str, ...]:
+        """Measures whose capped test samples the shared zero-shot cell must cover."""
+        measures = list(self.exp["measures"].get(dataset, []))
+        measures += [m for m in self.extra_measures(dataset) if m not in measures]
+        if self.exp["all_to_all"]:
+            measures.append(ANY_MEASURE)
+        return tuple(measures)
+
+    def _add(self, spec: CellSpec) -> None:
+        self.cells.setdefault(spec.directory, spec)
+
+    def _grid_cell(self, dataset: str, model: str, method: str, measure: str, train: str, n: int):
+        cot = registry.method(method).cot
+        cap = self.exp["test_cap"].get(dataset)
+        return CellSpec(
+            dataset=dataset,
+            model=model,
+            method=method,
+            prompt=registry.dataset(dataset).prompt(method),
+            measure=measure,
+            train=train,
+            n=int(n),
+            resamples=int(self.exp["resamples"]),
+            cap=None if cap is None else int(cap),
+            seed=int(self.config["seed"]),
+            max_new_tokens=int(self.exp["max_new_tokens"][dataset]) if cot else None,
+            reserve=self.reserve(dataset),
+            cap_measures=self.cap_measures(dataset),
+        )
+
+    def _levels(self, dataset: str, measure: str, levels: list[str]) -> list[str]:
+        binary = registry.dataset(dataset).is_binary(measure)
+        return [lv for lv in levels if not (binary and lv == "medium")]
+
+    def _plan_grid(self) -> None:
+        exp = self.exp
+        train_levels = list(exp["train_levels"])
+        trained_levels = list(self.trained.get("train_levels") or [])
+        for dataset in self.grid_datasets():
+            info = registry.dataset(dataset)
+            k = int(exp["k"][dataset])
+            measures = list(exp["measures"][dataset])
+            extra = self.extra_measures(dataset)
+            for model in self.models:
+                cell = self._grid_cell
+                self._add(cell(dataset, model, info.unsup, ANY_MEASURE, "unsup", 0))
+                for measure in measures:
+                    for level in self._levels(dataset, measure, train_levels):
+                        self._add(cell(dataset, model, info.supervised, measure, level, k))
+                for measure in extra:  # ICL arms of fig-sgr-by-method-extra
+                    for level in trained_levels:
+                        if measure not in measures or level not in train_levels:
+                            self._add(cell(dataset, model, info.supervised, measure, level, k))
+                for method in self.sgr_methods(dataset):
+                    for measure in measures + extra:
+                        for level in self._levels(dataset, measure, trained_levels):
+                            self._add(cell(dataset, model, method, measure, level, self.n(method)))
+                if exp["all_to_all"]:
+                    for method in self.all_to_all_methods(dataset):
+                        n = self.n(method) if registry.method(method).trained else k
+                        self._add(cell(dataset, model, method, ANY_MEASURE, "all", n))
+
+    def n(self, method: str) -> int:
+        """Training items of a trained method's cells."""
+        return int(self.trained["n"])
+
+    # --------------------------------------------------------- 3rd grade → college
+
+    @property
+    def transfer_config(self) -> dict[str, Any] | None:
+        return (self.exp or {}).get("third_grade_to_college") or None
+
+    def transfer_methods(self) -> list[str]:
+        tgc = self.transfer_config
+        if not tgc:
+            return []
+        return [
+            m for m in tgc["methods"] if not registry.method(m).trained or m in self.trained_methods
+        ]
+
+    def transfer_spec(self, method: str, source: str) -> CellSpec:
+        """The Figure-1 cell of (method, source); the unsupervised source is zero-shot."""
+        tgc = self.transfer_config
+        if SOURCES[source] is None:
+            method, k = registry.dataset(TRANSFER_DATASET).unsup, 0
+        elif registry.method(method).trained:
+            k = self.n(method)
+        else:
+            k = int(tgc["k"])
+        cap = tgc.get("test_cap")
+        return CellSpec(
+            dataset=TRANSFER_DATASET,
+            model=tgc["model"],
+            method=method,
+            prompt=registry.dataset(TRANSFER_DATASET).prompt(method),
+            measure=TRANSFER_MEASURE,
+            train=source,
+            n=k,
+            resamples=int(tgc["resamples"]),
+            cap=None if cap is None else int(cap),
+            seed=int(self.config["seed"]),
+        )
+
+    def transfer_cells(self, method: str) -> dict[str, str]:
+        """{source: predictions path} of one method; every method shares the zero-shot cell."""
+        return {s: predictions(self.transfer_spec(method, s)) for s in SOURCES}
+
+    def _plan_transfer(self) -> None:
+        for method in self.transfer_methods():
+            for source in SOURCES:
+                self._add(self.transfer_spec(method, source))
+
+    # ------------------------------------------------------------ representations
+
+    def _plan_representations(self) -> None:
+        for spec in self.cells.values():
+            if spec.method != "probe" and registry.method(spec.method).kind != "probe":
+                continue
+            if spec.is_transfer:
+                datasets = sorted({TRANSFER_DATASET, *(d for d in self._source_datasets(spec))})
+            else:
+                datasets = [spec.dataset]
+            for dataset in datasets:
+                rep = Representation(dataset, spec.model, spec.prompt)
+                self.representations.setdefault(rep.directory, rep).cells.append(spec)
+
+    @staticmethod
+    def _source_datasets(spec: CellSpec) -> list[str]:
+        return [SOURCES[spec.train][0]] if SOURCES[spec.train] else []
+
+    def representation(self, directory: str) -> Representation:
+        if directory not in self.representations:
+            raise PlanError(
+                f"{directory}: no configured probe cell reads these hidden states; planned: "
+                f"{', '.join(self.representations) or '(none)'}"
+            )
+        return self.representations[directory]
+
+    # ------------------------------------------------------------------ queries
+
+    def cell(self, directory: str) -> CellSpec:
+        """The full spec of the cell in ``directory``; a clear error for unplanned cells."""
+        directory = directory.rstrip("/")
+        if directory not in self.cells:
+            parsed = CellSpec.from_directory(directory)  # names a malformed path
+            raise PlanError(
+                f"{directory}: not a cell of this configuration ({parsed.dataset}, "
+                f"{parsed.model}, {parsed.method}, {parsed.measure}, {parsed.train}, "
+                f"n={parsed.n}); `python -m e2h.plan --cells CONFIG` lists the planned cells"
+            )
+        return self.cells[directory]
+
+    def find(self, **fields: Any) -> list[CellSpec]:
+        """Planned cells whose fields equal ``fields`` (at least one, else ``PlanError``)."""
+        found = [
+            s for s in self.cells.values() if all(getattr(s, k) == v for k, v in fields.items())
+        ]
+        if not found:
+            raise PlanError(f"no planned cell matches {fields}")
+        return found
+
+    def one(self, **fields: Any) -> CellSpec:
+        found = self.find(**fields)
+        if len(found) != 1:
+            raise PlanError(f"{len(found)} planned cells match {fields}: expected one")
+        return found[0]
+
+    def cell_inputs(self, spec: CellSpec) -> dict[str, Any]:
+        """What a cell job reads: hardness tables, the converted model or hidden states."""
+        datasets = (
+            sorted({TRANSFER_DATASET, *self._source_datasets(spec)})
+            if spec.is_transfer
+            else [spec.dataset]
+        )
+        inputs: dict[str, Any] = {"tables": [hardness_table(d) for d in datasets]}
+        if registry.method(spec.method).kind == "probe":
+            train_ds = self._source_datasets(spec)[0] if spec.is_transfer else spec.dataset
+            inputs["train_features"] = representation_files(train_ds, spec.model, spec.prompt)
+            inputs["test_features"] = representation_files(spec.dataset, spec.model, spec.prompt)
+        else:
+            inputs["model"] = self.model_input(spec.model)
+        return inputs
+
+    def model_input(self, model: str) -> list[str]:
+        """The converted GGUF folder when the model comes from a bundled GGUF file."""
+        entry = self.config["models"][model]
+        if entry.get("gguf") and not entry.get("local_path"):
+            return [f"results/models/{model}"]
+        return []
+
+    def model_params(self, model: str) -> dict[str, Any]:
+        """The registry entry without the job-sizing fields (they do not change outputs)."""
+        entry = self.config["models"][model]
+        return {model: {k: v for k, v in entry.items() if k not in JOB_FIELDS}}
+
+    def cell_params(self, spec: CellSpec) -> dict[str, Any]:
+        """Everything that can change a cell's predictions, for the rule's params."""
+        params: dict[str, Any] = {
+            "spec": spec.as_dict(),
+            "registry": self.model_params(spec.model),
+        }
+        kind = registry.method(spec.method).kind
+        if kind == "probe":
+            params["trained"] = dict(self.trained["probe"])
+            params["registry"] = {}  # a probe reads features; the model is in their manifest
+        elif kind == "lora":
+            lora = {k: v for k, v in self.trained["lora"].items() if k != "checkpoint_every"}
+            params["trained"] = {
+                "lora": lora,
+                "targets": list(self.config["models"][spec.model]["lora_targets"]),
+            }
+        return params
+
+    # ------------------------------------------------------------------ outputs
+
+    def has(self, output_id: str) -> bool:
+        return output_id in self.outputs
+
+    def _human_tables(self) -> list[str]:
+        return [hardness_table(d) for d in self.datasets]
+
+    def _table_map(self) -> dict[str, str]:
+        return {d: hardness_table(d) for d in self.datasets}
+
+    def _measures_map(self) -> dict[str, list[str]]:
+        return {d: list(self.config["datasets"][d]["measures"]) for d in self.datasets}
+
+    def _figure_params(self) -> dict[str, Any]:
+        figs = self.config["figures"]
+        return {"error_bars": figs["error_bars"], "dpi": figs["dpi"]}
+
+    def _panel_title(self, model: str, dataset: str, measure: str) -> str:
+        title = registry.panel_title(dataset, measure)
+        return f"{model}: {title}" if len(self.models) > 1 else title
+
+    def _title(self, text: str) -> str:
+        """A figure title naming the model when it shows one."""
+        return f"{text} ({self.models[0]})" if len(self.models) == 1 else text
+
+    def panel_specs(self) -> list[dict[str, Any]]:
+        """fig-e2h-*, tab-sgr*: one panel per (model, dataset, measure), arms by train source."""
+        specs = []
+        for model in self.models:
+            for dataset in self.grid_datasets():
+                info = registry.dataset(dataset)
+                unsup = self.one(dataset=dataset, model=model, measure=ANY_MEASURE, train="unsup")
+                for measure in self.exp["measures"][dataset]:
+                    arms = {"unsup": predictions(unsup)}
+                    for level in self._levels(dataset, measure, self.exp["train_levels"]):
+                        arms[level] = predictions(
+                            self.one(
+                                dataset=dataset,
+                                model=model,
+                                method=info.supervised,
+                                measure=measure,
+                                train=level,
+                            )
+                        )
+                    specs.append(
+                        {
+                            "model": model,
+                            "dataset": dataset,
+                            "measure": measure,
+                            "title": self._panel_title(model, dataset, measure),
+                            "arms": arms,
+                        }
+                    )
+        return specs
+
+    def all_train_specs(self) -> list[dict[str, Any]]:
+        """fig-acc-vs-test-hardness: the train = All cell of ICL*, one panel per measure."""
+        specs = []
+        for model in self.models:
+            for dataset in self.grid_datasets():
+                spec = self.one(
+                    dataset=dataset,
+                    model=model,
+                    method=registry.dataset(dataset).supervised,
+                    train="all",
+                )
+                for measure in self.exp["measures"][dataset]:
+                    specs.append(
+                        {
+                            "model": model,
+                            "dataset": dataset,
+                            "measure": measure,
+                            "title": self._panel_title(model, dataset, measure),
+                            "path": predictions(spec),
+                        }
+                    )
+        return specs
+
+    def method_panel_specs(self, extra: bool = False) -> list[dict[str, Any]]:
+        """fig-sgr-by-method(-extra): per (model, dataset, measure), {method label: {arm:
+        path}}; the Unsupervised arm of every method is the zero-shot cell."""
+        specs = []
+        for model in self.models:
+            for dataset in self.grid_datasets():
+                info = registry.dataset(dataset)
+                chosen = self.extra_measures(dataset) if extra else self.exp["measures"][dataset]
+                unsup = predictions(
+                    self.one(dataset=dataset, model=model, measure=ANY_MEASURE, train="unsup")
+                )
+                for measure in chosen:
+                    methods = {}
+                    for method in [info.supervised, *self.sgr_methods(dataset)]:
+                        arms = {"unsup": unsup}
+                        for level in ("easy", "hard"):
+                            arms[level] = predictions(
+                                self.one(
+                                    dataset=dataset,
+                                    model=model,
+                                    method=method,
+                                    measure=measure,
+                                    train=level,
+                                )
+                            )
+                        methods[registry.method(method).label] = arms
+                    specs.append(
+                        {
+                            "model": model,
+                            "dataset": dataset,
+                            "measure": measure,
+                            "title": self._panel_title(model, dataset, measure),
+                            "methods": methods,
+                        }
+                    )
+        return specs
+
+    def all_to_all_rows(self) -> list[dict[str, Any]]:
+        """tab-all-to-all (Table 4): one row per (model, dataset, method) with train = All."""
+        rows = []
+        for model in self.models:
+            for dataset in self.grid_datasets():
+                for method in self.all_to_all_methods(dataset):
+                    spec = self.one(dataset=dataset, model=model, method=method, train="all")
+                    info = registry.method(method)
+                    cot = "TRUE" if info.cot else "FALSE"
+                    rows.append(
+                        {
+                            "model": model,
+                            "dataset": dataset,
+                            "method": method,
+                            "label": f"{info.label} CoT={cot} n={spec.n}",
+                            "path": predictions(spec),
+                        }
+                    )
+        return rows
+
+    def transfer_method_cells(self) -> dict[str, dict[str, str]]:
+        """fig-third-grade-to-college-by-method: {method label: {source: path}}."""
+        return {registry.method(m).label: self.transfer_cells(m) for m in self.transfer_methods()}
+
+    def _add_output(self, output_id: str, inputs: dict[str, Any], params: dict[str, Any]):
+        self.outputs[output_id] = Output(OUTPUTS[output_id], inputs, params)
+
+    def _plan_outputs(self) -> None:
+        cfg, stats = self.config, self.config["statistics"]
+        seed = int(cfg["seed"])
+        datasets, measures = self.datasets, self._measures_map()
+        tables, table_map = self._human_tables(), self._table_map()
+        fig = self._figure_params()
+        self._add_output(
+            "tab-datasets",
+            {"tables": tables, "paper": str(PAPER_NUMBERS)},
+            {"datasets": datasets, "measures": measures},
+        )
+        self._add_output(
+            "tab-cutoffs",
+            {"tables": tables, "cutoffs": [f"results/hardness/{d}/cutoffs.csv" for d in datasets]},
+            {"datasets": datasets},
+        )
+        self._add_output(
+            "fig-hardness-histograms",
+            {"tables": tables},
+            {"datasets": datasets, "measures": measures, "dpi": fig["dpi"]},
+        )
+        self._add_output(
+            "fig-hardness-correlations",
+            {"tables": tables, "paper": str(PAPER_NUMBERS)},
+            {
+                "datasets": datasets,
+                "measures": measures,
+                "tolerance": cfg["figures"]["correlation_tolerance"],
+                "dpi": fig["dpi"],
+            },
+        )
+        if not self.exp:
+            return
+        panels = self.panel_specs()
+        panel_cells = sorted({p for s in panels for p in s["arms"].values()})
+        boot = {"draws": stats["bootstrap_draws"], "seed": seed}
+        sgr_boot = {"draws": stats["sgr_bootstrap_draws"], "seed": seed}
+        for output_id, level, title in [
+            ("fig-e2h-main", "hard", "Hard Test Accuracy vs. Train Data Source"),
+            ("fig-e2h-all-test", "all", "All Test Accuracy vs. Train Data Source"),
+        ]:
+            self._add_output(
+                output_id,
+                {"cells": panel_cells, "tables": tables},
+                {
+                    "panels": panels,
+                    "tables": table_map,
+                    "level": level,
+                    "title": self._title(title),
+                    **boot,
+                    **fig,
+                },
+            )
+        all_train = self.all_train_specs()
+        self._add_output(
+            "fig-acc-vs-test-hardness",
+            {"cells": sorted({s["path"] for s in all_train}), "tables": tables},
+            {
+                "panels": all_train,
+                "tables": table_map,
+                "title": self._title("Model Accuracy vs. Test Data Hardness"),
+                "dpi": fig["dpi"],
+            },
+        )
+        for output_id in ("tab-sgr", "tab-sgr-pairwise"):
+            self._add_output(
+                output_id,
+                {"cells": panel_cells, "tables": tables},
+                {"panels": panels, "tables": table_map, **sgr_boot},
+            )
+        self._add_output(
+            "tab-sgr-vs-paper",
+            {"ours": "results/tables/tab-sgr.csv", "paper": str(PAPER_NUMBERS)},
+            {},
+        )
+        if self.transfer_config:
+            cells = self.transfer_cells(registry.dataset(TRANSFER_DATASET).supervised)
+            self._add_output(
+                "fig-third-grade-to-college",
+                {"cells": list(cells.values())},
+                {"cells": cells, "model": self.transfer_config["model"], **boot, **fig},
+            )
+        if self.trained_methods:
+            method_panels = self.method_panel_specs()
+            method_cells = sorted(
+                {p for s in method_panels for arms in s["methods"].values() for p in arms.values()}
+            )
+            title = "Supervision Gap Recovered By Training Method"
+            self._add_output(
+                "fig-sgr-by-method",
+                {"cells": method_cells, "tables": tables},
+                {
+                    "panels": method_panels,
+                    "tables": table_map,
+                    "title": self._title(title),
+                    **boot,
+                    **fig,
+                },
+            )
+            self._add_output(
+                "tab-sgr-by-method",
+                {"cells": method_cells, "tables": tables},
+                {"panels": method_panels, "tables": table_map, **sgr_boot},
+            )
+            if any(self.extra_measures(d) for d in self.grid_datasets()):
+                extra = self.method_panel_specs(extra=True)
+                self._add_output(
+                    "fig-sgr-by-method-extra",
+                    {
+                        "cells": sorted(
+                            {p for s in extra for a in s["methods"].values() for p in a.values()}
+                        ),
+                        "tables": tables,
+                    },
+                    {
+                        "panels": extra,
+                        "tables": table_map,
+                        "title": self._title(f"{title} (Secondary Measures)"),
+                        **boot,
+                        **fig,
+                    },
+                )
+            if self.exp["all_to_all"]:
+                rows = self.all_to_all_rows()
+                self._add_output(
+                    "tab-all-to-all", {"cells": [r["path"] for r in rows]}, {"rows": rows, **boot}
+                )
+            if self.transfer_config and len(self.transfer_methods()) > 1:
+                by_method = self.transfer_method_cells()
+                self._add_output(
+                    "fig-third-grade-to-college-by-method",
+                    {"cells": sorted({p for c in by_method.values() for p in c.values()})},
+                    {
+                        "cells": by_method,
+                        "model": self.transfer_config["model"],
+                        **boot,
+                        **fig,
+                    },
+                )
+
+    def figure_ids(self) -> list[str]:
+        return [i for i, o in self.outputs.items() if o.kind.kind == "figure"]
+
+    def table_ids(self) -> list[str]:
+        return [i for i, o in self.outputs.items() if o.kind.kind == "table"]
+
+    def target_files(self) -> list[str]:
+        formats = self.config["figures"]["formats"]
+        out = []
+        for o in self.outputs.values():
+            for value in o.files(formats).values():
+                out += value if isinstance(value, list) else [value]
+        return out
+
+    def id_table(self) -> list[dict[str, str]]:
+        """The id table of this run: id, rule, script, module and input count."""
+        rows = []
+        for o in self.outputs.values():
+            n_cells = len(o.inputs.get("cells", []))
+            rows.append(
+                {
+                    "id": o.id,
+                    "kind": o.kind.kind,
+                    "rule": o.kind.rule,
+                    "script": str(Path(o.kind.script).relative_to(ROOT)),
+                    "module": o.kind.module,
+                    "cells": str(n_cells),
+                }
+            )
+        return rows
+
+
+def load_plan(config_path: str | Path) -> Plan:
+    """The plan of a config file (validated, defaults filled)."""
+    from e2h.config import validated
+
+    return Plan(validated(yaml.safe_load(Path(config_path).read_text())))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the id table (or every cell) of a config."""
+    ap = argparse.ArgumentParser(description="The targets of a configuration.")
+    ap.add_argument("config", nargs="?", default=str(ROOT / "config.yaml"))
+    ap.add_argument("--cells", action="store_true", help="list every planned cell folder")
+    args = ap.parse_args(argv)
+    plan = load_plan(args.config)
+    if args.cells:
+        for directory in plan.cells:
+            print(directory)
+        return
+    rows = plan.id_table()
+    cols = list(rows[0])
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
+    print("  ".join(c.ljust(widths[c]) for c in cols))
+    for r in rows:
+        print("  ".join(r[c].ljust(widths[c]) for c in cols))
+    print(f"{len(plan.cells)} cells, {len(plan.representations)} representations", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

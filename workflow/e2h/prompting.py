@@ -1,0 +1,97 @@
+"""Prompting cells: zero-shot, ICL and ICL-CoT predictions over a cell's resamples.
+
+A job runs one condition: it loads the model once and loops over the resamples, writing
+one row per (test item, resample) with every cell field, so arms are always selected by
+field values and joined by item id, never by position.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+
+from e2h import registry
+from e2h.cells import CellSpec, ids_hash, splits
+from e2h.sampling import Split
+
+log = logging.getLogger(__name__)
+
+
+def run_cell(
+    table: pd.DataFrame,
+    spec: CellSpec,
+    model: Any,
+    tokenizer: Any,
+    batch_size: int,
+    max_length: int,
+) -> pd.DataFrame:
+    """Predictions of every resample of one prompting cell (zero-shot, ICL, ICL-CoT)."""
+    return score_splits(
+        table, table, splits(table, spec), spec, model, tokenizer, batch_size, max_length
+    )
+
+
+def score_splits(
+    train_table: pd.DataFrame,
+    test_table: pd.DataFrame,
+    resample_splits: list[Split],
+    spec: CellSpec,
+    model: Any,
+    tokenizer: Any,
+    batch_size: int,
+    max_length: int,
+) -> pd.DataFrame:
+    """Score each resample's test items after its demonstrations; one row per (item, resample)."""
+    train_by_id = train_table.set_index("id", drop=False)
+    test_by_id = test_table.set_index("id", drop=False)
+    frames = []
+    for r, split in enumerate(resample_splits):
+        test = test_by_id.loc[split.test_ids].reset_index(drop=True)
+        demos = train_by_id.loc[split.train_ids].reset_index(drop=True) if split.train_ids else None
+        log.info(
+            "resample %d: %d demonstrations, %d test items", r, len(split.train_ids), len(test)
+        )
+        method = registry.method(spec.method)
+        if method.kind != "prompting":
+            raise ValueError(f"method {spec.method!r} is not a prompting method")
+        if not method.cot:
+            from e2h.scoring import score_choices
+
+            res = score_choices(
+                model,
+                tokenizer,
+                test,
+                demos,
+                spec.prompt,
+                batch_size=batch_size,
+                max_length=max_length,
+                model_key=spec.model,
+                seed=spec.seed,
+            )
+        else:
+            from e2h.generation import generate_answers
+
+            res = generate_answers(
+                model,
+                tokenizer,
+                test,
+                demos,
+                spec.prompt,
+                kind=registry.dataset(spec.dataset).answer,
+                max_new_tokens=spec.max_new_tokens,
+                batch_size=batch_size,
+                max_length=max_length,
+                model_key=spec.model,
+                seed=spec.seed,
+            )
+        res = res.assign(resample=r, train_ids_sha=ids_hash(split.train_ids))
+        frames.append(res)
+    out = pd.concat(frames, ignore_index=True)
+    for key, value in asdict(spec).items():
+        if key != "cap_measures":
+            out[key] = value
+    out["cot"] = spec.cot
+    return out
