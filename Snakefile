@@ -11,8 +11,10 @@ min_version("9.17")
 # Jobs import the e2h package of this checkout, whatever else is installed.
 _PACKAGE_DIR = os.path.join(workflow.basedir, "workflow")
 sys.path.insert(0, _PACKAGE_DIR)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [_PACKAGE_DIR, *filter(None, [os.environ.get("PYTHONPATH")])]
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [_PACKAGE_DIR, *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
 )
 
 

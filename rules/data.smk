@@ -1,4 +1,4 @@
-# Dataset preparation: normalised item tables and the hardness-pool split (study.md §2).
+# Dataset preparation: normalised item tables and the hardness-pool split (docs/data.md#datasets).
 
 
 rule prepare_dataset:

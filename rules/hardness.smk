@@ -1,4 +1,5 @@
-# Hardness annotation: levels of every human measure on each dataset (study.md §3).
+# Hardness annotation: levels of every human measure on each dataset
+# (docs/hardness.md#hardness-measures).
 
 
 rule annotate_human_hardness:

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = ROOT / "workflow" / "snapshot"
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
-# An accidental hub call fails fast instead of hanging (offline.md §5).
+# An accidental hub call fails fast instead of hanging (docs/models.md#offline-use).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 

@@ -1,4 +1,4 @@
-"""Answer extraction for CoT generations (study.md §7.2, D-16)."""
+"""Answer extraction for CoT generations (docs/scoring.md#cot-generation, docs/defects.md#d-16)."""
 
 from __future__ import annotations
 
@@ -128,9 +128,10 @@ def test_normalise_number(s: str, expected: str | None) -> None:
 @pytest.mark.parametrize(
     ("pred", "gold", "expected"),
     [
-        ("1000", "1,000", True),  # D-16: a comma in the gold answer must not block a match
+        # docs/defects.md#d-16: a comma in the gold answer must not block a match
+        ("1000", "1,000", True),
         ("1,000", "1000", True),
-        ("-5", "-5", True),  # D-16: the sign is kept
+        ("-5", "-5", True),  # docs/defects.md#d-16: the sign is kept
         ("5", "-5", False),
         ("-5", "5", False),
         ("5", "5.0", True),

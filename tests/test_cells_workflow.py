@@ -3,7 +3,9 @@ determinism, and what reruns after a change (issue: regenerating after changes).
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +19,8 @@ from e2h.data.sources import sha256_file
 from tests.conftest import ROOT
 from tests.test_workflow import expected_conditions, smk
 from tests.tiny_model import build_tiny
+
+pytestmark = pytest.mark.slow
 
 RQ2_FIGURES = [
     "fig-e2h-main",
@@ -184,16 +188,79 @@ def _planned_rules(work: Path, repo: Path, cfg: Path) -> dict[str, int]:
     return rules
 
 
-def test_editing_a_plotting_function_reruns_only_that_figure(finished_run):
-    repo, work, cfg = finished_run
-    module = repo / "workflow/e2h/figures/fig_third_grade_to_college.py"
-    original = module.read_text()
-    module.write_text(original + "\n# a cosmetic change\n")
+def _plan_after_edit(repo: Path, work: Path, cfg: Path, rel: str) -> dict[str, int]:
+    """The rules a dry run plans after appending a comment to ``rel``; the file's content
+    and time stamps are restored afterwards, so the next test sees the finished run."""
+    module = repo / rel
+    original, stat = module.read_text(), module.stat()
+    module.write_text(original + "\n# an edit\n")
     try:
-        rules = _planned_rules(work, repo, cfg)
+        return _planned_rules(work, repo, cfg)
     finally:
         module.write_text(original)
+        os.utime(module, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+#: Every id that computes a statistic (accuracy CI, SGR, bootstrap) from cell predictions.
+STATISTICS_RULES = {
+    "fig_e2h_main",
+    "fig_e2h_all_test",
+    "fig_acc_vs_test_hardness",
+    "fig_third_grade_to_college",
+    "fig_sgr_by_method",
+    "fig_sgr_by_method_extra",
+    "fig_third_grade_to_college_by_method",
+    "tab_sgr",
+    "tab_sgr_pairwise",
+    "tab_sgr_vs_paper",
+    "tab_sgr_by_method",
+    "tab_all_to_all",
+}
+
+
+def test_finished_run_is_up_to_date(finished_run):
+    repo, work, cfg = finished_run
+    assert _planned_rules(work, repo, cfg) == {}
+
+
+def test_editing_a_plotting_function_reruns_only_that_figure(finished_run):
+    repo, work, cfg = finished_run
+    rules = _plan_after_edit(repo, work, cfg, "workflow/e2h/figures/fig_third_grade_to_college.py")
     assert set(rules) - {"all", "total"} == {"fig_third_grade_to_college"}, rules
+
+
+def test_editing_the_statistics_reruns_every_statistic_and_no_cell(finished_run):
+    repo, work, cfg = finished_run
+    rules = _plan_after_edit(repo, work, cfg, "workflow/e2h/stats.py")
+    assert set(rules) - {"all", "total"} == STATISTICS_RULES, rules
+
+
+def test_editing_the_scorer_reruns_the_cells_that_score(finished_run):
+    repo, work, cfg = finished_run
+    rules = _plan_after_edit(repo, work, cfg, "workflow/e2h/scoring.py")
+    cells = list((work / "results/cells").rglob("cell.json"))
+    prompting = [c for c in cells if "/zs" in str(c) or "/icl" in str(c)]
+    assert rules["run_cell"] == len(prompting)
+    assert rules["run_trained_cell"] == len(cells) - len(prompting)  # LoRA scores; probes
+    assert rules["extract_hidden_states"] == 3  # read features scored by the model
+    assert not {"prepare_dataset", "annotate_human_hardness", "convert_model"} & set(rules)
+
+
+def test_job_sizes_rerun_nothing_and_prediction_settings_rerun_their_cells(finished_run, tmp_path):
+    repo, work, cfg = finished_run
+    config = yaml.safe_load(cfg.read_text())
+    sized = copy.deepcopy(config)
+    sized["models"]["tiny"].update(gpus=0, mem_mb=123456, runtime=999)
+    (tmp_path / "sized.yaml").write_text(yaml.safe_dump(sized))
+    assert _planned_rules(work, repo, tmp_path / "sized.yaml") == {}
+    # a larger trained n reserves more items per level: the shared zero-shot cells' test
+    # samples change, so they rerun although their folders do not
+    reserve = copy.deepcopy(config)
+    reserve["experiments"]["trained"]["n"] = 3
+    (tmp_path / "reserve.yaml").write_text(yaml.safe_dump(reserve))
+    out = smk(work, "-n", configfile=tmp_path / "reserve.yaml", snakefile=repo / "Snakefile")
+    for dataset in ("arc", "mmlu", "strategyqa"):
+        assert f"results/cells/{dataset}/tiny/zs-" in out.stdout, dataset
 
 
 def test_changing_one_dataset_reruns_only_its_cells(finished_run):

@@ -87,7 +87,8 @@ def test_gsm8k_sizes_and_parsing(bundled_items):
     answers = items["answer_text"]
     assert answers.str.contains(",").sum() == 93
     assert answers.str.startswith("-").sum() == 5
-    assert not items["reasoning"].str.contains("<<").any()  # D-15: stripped by default
+    # stripped by default (docs/defects.md#d-15)
+    assert not items["reasoning"].str.contains("<<").any()
     assert items["choices"].map(len).eq(1).all() and items["label_idx"].eq(0).all()
 
 

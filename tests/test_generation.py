@@ -1,4 +1,4 @@
-"""Greedy CoT generation with a cached demonstration prefix (study.md §7.2)."""
+"""Greedy CoT generation with a cached demonstration prefix (docs/scoring.md#cot-generation)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Level rules (study.md §3) and the realised counts on the bundled data."""
+"""Level rules (docs/hardness.md#hardness-measures) and the realised counts on the bundled data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hidden-state features for the linear probe (study.md §8.3)."""
+"""Hidden-state features for the linear probe (docs/methods.md#linear-probe)."""
 
 from __future__ import annotations
 

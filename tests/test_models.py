@@ -1,4 +1,5 @@
-"""Model registry, loading errors and tokenizer settings (study.md §16, offline.md §5)."""
+"""Model registry, loading errors and tokenizer settings
+(docs/models.md#model-registry, #offline-use)."""
 
 from __future__ import annotations
 

@@ -223,3 +223,11 @@ def test_each_id_depends_on_exactly_the_code_it_runs(default):
 def test_cell_path_has_every_path_field():
     for name in ("dataset", "model", "method", "prompt", "measure", "train", "n", "seed"):
         assert "{" + name + "}" in CELL_PATH
+
+
+def test_docs_list_every_id_with_its_module():
+    text = (ROOT / "docs" / "figures.md").read_text()
+    for kind in OUTPUTS.values():
+        assert f'<a id="{kind.id}"></a>`{kind.id}`' in text, kind.id
+        row = next(line for line in text.splitlines() if f'<a id="{kind.id}">' in line)
+        assert f"`{kind.module}`" in row, kind.id

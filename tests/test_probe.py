@@ -1,4 +1,4 @@
-"""Linear probe (study.md §8.3) and its choice masking (D-4)."""
+"""Linear probe (docs/methods.md#linear-probe) and its choice masking (docs/defects.md#d-4)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ def test_variable_choice_counts_use_valid_statistics_only():
     x = rng.standard_normal((60, 4, 6)).astype(np.float32) + 2.0
     mask = np.ones((60, 4), dtype=bool)
     mask[::2, 2:] = False  # half the items have two choices
-    x[~mask] = 0.0  # the original's zero padding (D-4) must not enter the statistics
+    # the original's zero padding (docs/defects.md#d-4) must not enter the statistics
+    x[~mask] = 0.0
     y = rng.integers(0, 2, 60)
     fit = fit_probe(x, mask, y, seed=0, epochs=5)
     valid = x[mask].astype(np.float64)

@@ -1,4 +1,4 @@
-"""Prompt templates and assembly (study.md §6)."""
+"""Prompt templates and assembly (docs/prompts.md#prompt-ids)."""
 
 from __future__ import annotations
 

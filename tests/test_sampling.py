@@ -1,4 +1,4 @@
-"""Keyed training draws and capped test samples (study.md §5)."""
+"""Keyed training draws and capped test samples (docs/sampling.md#sampling)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The fast scorer equals the naive full-sequence reference (study.md §7.1)."""
+"""The fast scorer equals the naive full-sequence reference (docs/scoring.md#mc-scoring)."""
 
 from __future__ import annotations
 

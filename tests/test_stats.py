@@ -1,4 +1,5 @@
-"""Grid bootstrap, SGR and t-intervals on synthetic data with known answers (study.md §12–14)."""
+"""Grid bootstrap, SGR and t-intervals on synthetic data with known answers
+(docs/statistics.md#accuracy-bookkeeping, #sgr, #grid-bootstrap)."""
 
 from __future__ import annotations
 
@@ -256,7 +257,7 @@ def test_grid_bootstrap_coverage() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# alignment by id (D-5)
+# alignment by id (docs/defects.md#d-5)
 # --------------------------------------------------------------------------------------------
 
 
@@ -300,7 +301,7 @@ def test_sgr_invariant_to_row_order(statistic: str) -> None:
     got = sgr_bootstrap(*shuffled, 2000, rng("test", "order"), statistic)
     assert got == ref  # same seed, same aligned data: identical result
 
-    # Row-order alignment (D-5) would pair different items and change the answer.
+    # Row-order alignment (docs/defects.md#d-5) would pair different items and change the answer.
     by_position = [f.set_axis(_ids(len(f))) for f in shuffled]
     wrong = sgr_bootstrap(*by_position, 2000, rng("test", "order"), statistic)
     assert wrong.mean != pytest.approx(ref.mean, abs=1e-9)

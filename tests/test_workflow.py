@@ -176,7 +176,7 @@ def test_bad_row_fails_names_file_and_row_and_rerun_resumes(tmp_path):
     assert (work / "figures/fig-hardness-correlations.pdf").exists()
 
 
-#: Per dataset (figures.md §4): trained methods of fig-sgr-by-method and of Table 4, and
+#: Per dataset (docs/figures.md): trained methods of fig-sgr-by-method and of Table 4, and
 #: Table 4's prompting methods.
 SGR_TRAINED = {
     "arc": {"probe", "lora_mc"},

@@ -1,4 +1,5 @@
-"""A tiny deterministic random Llama + byte-level BPE tokenizer for tests (offline.md §4).
+"""A tiny deterministic random Llama + byte-level BPE tokenizer for tests
+(docs/models.md#tiny-test-model).
 
 Import the fixtures from this module in test files (``from tiny_model import ...``); it
 needs only torch, tokenizers and transformers, and builds in well under a second.

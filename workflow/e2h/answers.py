@@ -1,4 +1,5 @@
-"""Answer extraction for chain-of-thought generations (study.md §7.2, defect D-16).
+"""Answer extraction for chain-of-thought generations (docs/scoring.md#cot-generation,
+docs/defects.md#d-16).
 
 One extraction for every method (ICL-CoT and LoRA-CoT alike):
 
@@ -9,9 +10,9 @@ One extraction for every method (ICL-CoT and LoRA-CoT alike):
 4. strip whitespace and '.';
 5. yes/no: the segment must be exactly ``yes`` or ``no``;
    numbers: the *last* number in the segment (sign, thousands separators and a decimal part
-   allowed), with commas and ``$`` removed, compared numerically with the gold answer
-   normalised the same way. The original compared strings against un-normalised gold answers,
-   so gold answers with commas never matched and negative answers lost their sign (D-16).
+   allowed), with commas and ``$`` removed, compared numerically with the gold answer normalised the
+   same way. The original compared strings against un-normalised gold answers, so gold answers with
+   commas never matched and negative answers lost their sign (docs/defects.md#d-16).
 
 ``extract_answer`` returns ``None`` when no answer of the requested kind can be read (missing
 trigger, empty segment, a yes/no segment that is not exactly yes/no, no number); callers count
@@ -46,7 +47,8 @@ _MINUS_TRANSLATION = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-"}
 
 
 def _segment(text: str) -> str | None:
-    """Steps 1–4 of §7.2: the stripped text after the trigger, or None without a trigger."""
+    """Steps 1–4 of docs/scoring.md#cot-generation: the stripped text after the trigger, or None
+    without a trigger."""
     pred = text.lower().strip(_STRIP_CHARS)
     if TRIGGER not in pred:
         return None

@@ -1,7 +1,8 @@
-"""Arms: item × resample accuracy matrices selected by cell fields and test level (§12).
+"""Arms: item × resample accuracy matrices selected by cell fields and test level
+(docs/statistics.md#accuracy-bookkeeping).
 
 Rows are item ids (strings), columns resamples, values 0/1 with NaN where an item was not
-tested in that resample. Every statistic downstream aligns arms by these ids (D-5).
+tested in that resample. Every statistic downstream aligns arms by these ids (docs/defects.md#d-5).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ LEVEL_ALL = "all"
 
 
 def read_predictions(paths: Sequence[str]) -> pd.DataFrame:
-    """Concatenate cell predictions; a missing file fails and names itself (D-1)."""
+    """Concatenate cell predictions; a missing file fails and names itself (docs/defects.md#d-1)."""
     from pathlib import Path
 
     missing = [p for p in paths if not Path(p).exists()]

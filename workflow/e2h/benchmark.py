@@ -1,4 +1,4 @@
-"""Speed and exactness benchmark of the multiple-choice scorer (study.md §7.1).
+"""Speed and exactness benchmark of the multiple-choice scorer (docs/scoring.md#mc-scoring).
 
 The same job (test items x demonstrations x prompt) is scored three ways in one process:
 (a) this project's engine (:func:`e2h.scoring.score_choices`), (b) the naive full-sequence

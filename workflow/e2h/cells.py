@@ -5,7 +5,7 @@ a prompting cell is ``e2h.prompting``, a trained one ``e2h.trained``.
 
 A job runs one condition: it loads the model once and loops over the resamples, writing
 one row per (test item, resample) with every cell field, so arms are always selected by
-field values and joined by item id, never by position (D-5, D-6, D-8).
+field values and joined by item id, never by position (docs/defects.md#d-5, #d-6, #d-8).
 """
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ PATH_FIELDS = (
 
 
 def zero_shot_test_ids(table: pd.DataFrame, spec: CellSpec) -> list[str]:
-    """Zero-shot covers every item any supervised arm of this dataset tests (D-23): the
-    union of the capped samples over measures and resamples, or the whole probing set."""
+    """Zero-shot covers every item any supervised arm of this dataset tests (docs/defects.md#d-23):
+    the union of the capped samples over measures and resamples, or the whole probing set."""
     if spec.cap is None:
         return sorted(table.loc[table["probing"], "id"])
     ids: set[str] = set()

@@ -1,4 +1,4 @@
-"""Chain-of-thought generation and answer scoring (study.md §7.2).
+"""Chain-of-thought generation and answer scoring (docs/scoring.md#cot-generation).
 
 Greedy decoding, batched, with the demonstration prefix's key/value cache computed once
 and reused for every batch (the k CoT demonstrations are most of each prompt). Generation
@@ -234,7 +234,7 @@ def generate_answers(
     use_prefix_cache: bool = True,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Generate a CoT answer for every item and score it (§7.2).
+    """Generate a CoT answer for every item and score it (docs/scoring.md#cot-generation).
 
     One row per item: id, generation, pred (extracted answer or None), gold, correct,
     invalid, n_demos, truncated, model, prompt_id, k, seed. ``stop=None`` (LoRA-CoT) stops

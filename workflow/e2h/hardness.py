@@ -1,6 +1,7 @@
-"""Human hardness measures and their easy/medium/hard levels (study.md §3).
+"""Human hardness measures and their easy/medium/hard levels (docs/hardness.md#hardness-measures).
 
-Two rules, both configured per dataset and measure in ``config.yaml`` (one table, D-19):
+Two rules, both configured per dataset and measure in ``config.yaml`` (one table,
+docs/defects.md#d-19):
 - ``fixed``: easy if x ≤ easy_max, hard if x ≥ hard_min, medium otherwise;
 - ``percentile``: the same rule with easy_max = q30 and hard_min = q70 of the measure over
   the dataset's probing set (``numpy.quantile``, linear interpolation). Ties at a

@@ -1,11 +1,11 @@
-"""Hidden-state features for the linear probe (study.md §8.3).
+"""Hidden-state features for the linear probe (docs/methods.md#linear-probe).
 
-For the zero-shot prompt plus each choice continuation (the §7.1 input), take the
-residual-stream state at the last real token of the sequence from two entries of the
-``hidden_states`` tuple (L + 1 entries, index 0 = embeddings): middle = ceil((L + 1) / 2)
-and last = L. The two are concatenated to 2d features per (item, choice), stored as a
-memory-mappable ``.npy`` (items, max_choices, 2d) next to a boolean choice mask (padded
-slots are False, D-4) and a manifest with the provenance and a SHA-256 of the arrays.
+For the zero-shot prompt plus each choice continuation (the input of docs/scoring.md#mc-scoring),
+take the residual-stream state at the last real token of the sequence from two entries of the
+``hidden_states`` tuple (L + 1 entries, index 0 = embeddings): middle = ceil((L + 1) / 2) and
+last = L. The two are concatenated to 2d features per (item, choice), stored as a memory-mappable
+``.npy`` (items, max_choices, 2d) next to a boolean choice mask (padded slots are False,
+docs/defects.md#d-4) and a manifest with the provenance and a SHA-256 of the arrays.
 """
 
 from __future__ import annotations

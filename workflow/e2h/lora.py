@@ -1,20 +1,21 @@
-"""LoRA fine-tuning per cell (study.md §8.4–8.5), resumable from checkpoints.
+"""LoRA fine-tuning per cell (docs/methods.md#lora-mc, #lora-cot), resumable from checkpoints.
 
 Two objectives on the same adapter machinery:
 
-* ``mc``: the multiple-choice scoring of §7.1 on the adapted model (the engine's packed
-  layout, with autograd), loss = mean NLL of the gold choice over the item's valid choices;
+* ``mc``: the multiple-choice scoring (docs/scoring.md#mc-scoring) on the adapted model (the
+  engine's packed layout, with autograd), loss = mean NLL of the gold choice over the item's valid
+  choices;
 * ``cot``: sequence-to-sequence LM loss on ``context + " {rationale} So the answer is
   {label}" + EOS`` (prompt 0305), loss = −mean over sequences of the **summed** target
   log-likelihood.
 
-Every resample gets a fresh adapter on the unmodified base model (D-11): the adapter is
-attached, trained, used for evaluation and then removed again with ``unload``. Training is
-deterministic given the cell's seed: the adapter init is seeded per (cell, resample), the
-LoRA dropout stream per (cell, resample, step) and the item order per epoch by a keyed NumPy
-generator. A checkpoint (adapter, optimizer, scheduler, step, losses) is written
-atomically every ``checkpoint_every`` optimiser steps; a killed job resumes from the last
-one and reaches the same weights as an uninterrupted run.
+Every resample gets a fresh adapter on the unmodified base model (docs/defects.md#d-11): the adapter
+is attached, trained, used for evaluation and then removed again with ``unload``. Training is
+deterministic given the cell's seed: the adapter init is seeded per (cell, resample), the LoRA
+dropout stream per (cell, resample, step) and the item order per epoch by a keyed NumPy generator. A
+checkpoint (adapter, optimizer, scheduler, step, losses) is written atomically every
+``checkpoint_every`` optimiser steps; a killed job resumes from the last one and reaches the same
+weights as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def schedule(n_train: int, settings: LoraSettings, objective: str) -> Schedule:
 
 
 def mc_loss(model: Any, tokenizer: Any, items: pd.DataFrame, prompt_id: str, max_length: int):
-    """Mean NLL of the gold choice under the §7.1 scores (softmax over valid choices)."""
+    """Mean NLL of the gold choice under the multiple-choice scores (docs/scoring.md#mc-scoring;
+    softmax over valid choices)."""
     from e2h.scoring import choice_logprobs_with_grad
 
     prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
@@ -102,7 +104,8 @@ def mc_loss(model: Any, tokenizer: Any, items: pd.DataFrame, prompt_id: str, max
 
 
 def cot_target(item: Any) -> str:
-    """The seq2seq target after the context: rationale, answer phrase and label (§8.5)."""
+    """The seq2seq target after the context: rationale, answer phrase and label
+    (docs/methods.md#lora-cot)."""
     reasoning = item.get("reasoning") if hasattr(item, "get") else item["reasoning"]
     if reasoning is None or (isinstance(reasoning, float) and math.isnan(reasoning)):
         raise ValueError(f"item {item['id']}: LoRA-CoT needs a rationale, the item has none")
@@ -125,8 +128,9 @@ def cot_sequences(
         ids = f + ([eos] if eos is not None else [])
         excess = len(ids) - max_length
         if excess > 0:
-            # like the prompts' length rule (§6): drop the start of the question, keep the
-            # leading special tokens, the answer cue and the whole target when possible
+            # like the prompts' length rule (docs/prompts.md#prompt-ids): drop the start of the
+            # question, keep the leading special tokens, the answer cue and the whole target when
+            # possible
             lead = len(encode.lead)
             cut = min(excess, max(0, bound - 1 - lead))
             ids = ids[:lead] + ids[lead + cut :]
@@ -187,7 +191,7 @@ def attach_adapter(model: Any, targets: Sequence[str], settings: LoraSettings, s
     from peft import LoraConfig, get_peft_model
 
     if hasattr(model, "peft_config"):
-        raise RuntimeError("the model already carries an adapter; unload it first (D-11)")
+        raise RuntimeError("the model already carries an adapter; unload it first (docs/defects.md#d-11)")
     quantised = bool(getattr(model, "is_loaded_in_8bit", False)) or bool(
         getattr(model, "is_loaded_in_4bit", False)
     )

@@ -1,4 +1,4 @@
-"""Model registry and loading (study.md §16, offline.md §3, §5).
+"""Model registry and loading (docs/models.md#model-registry, #bundled-models, #offline-use).
 
 A registry maps a model key to a plain, JSON-serialisable dict (config.yaml ``models:``):
 
@@ -144,7 +144,7 @@ def resolve_entry(key: str, registry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------
-# GGUF conversion (offline.md §3.2)
+# GGUF conversion (docs/models.md#gguf-conversion)
 # --------------------------------------------------------------------------------------
 
 
@@ -345,7 +345,8 @@ def torch_dtype(precision: str) -> Any:
 
 
 def configure_tokenizer(tokenizer: Any, entry: Mapping[str, Any]) -> Any:
-    """Explicit pad token and padding side (§16): configured, own, else unk, else eos."""
+    """Explicit pad token and padding side (docs/models.md#model-registry): configured, own, else
+    unk, else eos."""
     want = entry.get("pad_token")
     if want:
         tokenizer.pad_token = want

@@ -448,6 +448,11 @@ class Plan:
     def _measures_map(self) -> dict[str, list[str]]:
         return {d: list(self.config["datasets"][d]["measures"]) for d in self.datasets}
 
+    def correlation_measures(self, dataset: str) -> list[str]:
+        """Configured measures of a dataset's correlation panel (needs two to correlate)."""
+        configured = self.config["datasets"][dataset]["measures"]
+        return [m for m in registry.dataset(dataset).correlation_order if m in configured]
+
     def _figure_params(self) -> dict[str, Any]:
         figs = self.config["figures"]
         return {"error_bars": figs["error_bars"], "dpi": figs["dpi"]}
@@ -598,16 +603,17 @@ class Plan:
             {"tables": tables},
             {"datasets": datasets, "measures": measures, "dpi": fig["dpi"]},
         )
-        self._add_output(
-            "fig-hardness-correlations",
-            {"tables": tables, "paper": str(PAPER_NUMBERS)},
-            {
-                "datasets": datasets,
-                "measures": measures,
-                "tolerance": cfg["figures"]["correlation_tolerance"],
-                "dpi": fig["dpi"],
-            },
-        )
+        if any(len(self.correlation_measures(d)) > 1 for d in datasets):
+            self._add_output(
+                "fig-hardness-correlations",
+                {"tables": tables, "paper": str(PAPER_NUMBERS)},
+                {
+                    "datasets": datasets,
+                    "measures": measures,
+                    "tolerance": cfg["figures"]["correlation_tolerance"],
+                    "dpi": fig["dpi"],
+                },
+            )
         if not self.exp:
             return
         panels = self.panel_specs()

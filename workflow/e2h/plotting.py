@@ -1,4 +1,4 @@
-"""Shared figure and table output conventions (figures.md §0).
+"""Shared figure and table output conventions (docs/figures.md).
 
 Figures are saved in every configured format (PDF + PNG by default) next to the plotted
 numbers as CSV; tables as CSV + LaTeX. Writes are atomic.

@@ -1,4 +1,4 @@
-"""The hardness-estimation pool (study.md §2.1, §5.5, D-24).
+"""The hardness-estimation pool (docs/data.md#arc, docs/sampling.md#seeds, docs/defects.md#d-24).
 
 ARC and GSM8k set aside items for fitting MDL hardness models; the rest form the probing
 set every experiment uses. The draw is keyed (``rng("hardness_pool", dataset)``) over

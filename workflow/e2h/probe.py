@@ -1,10 +1,10 @@
-"""Linear probe on answer-end hidden states (study.md §8.3).
+"""Linear probe on answer-end hidden states (docs/methods.md#linear-probe).
 
 Each (item, choice) has a feature vector (middle and last layer concatenated). A linear layer
 without bias scores every choice; a softmax over the item's **valid** choices gives the MC
-probabilities. Padded choice slots are masked everywhere (D-4): only valid vectors are ever
-copied out of the feature array (so padding garbage, even NaN, cannot reach the statistics or
-the gradients), padded logits are −∞ and padded probabilities exactly 0. Because the valid
+probabilities. Padded choice slots are masked everywhere (docs/defects.md#d-4): only valid vectors
+are ever copied out of the feature array (so padding garbage, even NaN, cannot reach the statistics
+or the gradients), padded logits are −∞ and padded probabilities exactly 0. Because the valid
 vectors form the same matrix with or without padding, results do not depend on the padding.
 
 Training follows the original recipe: z-normalisation with statistics of the training items
@@ -129,7 +129,7 @@ def _read_valid(features: np.ndarray, idx: np.ndarray | None, mask: np.ndarray) 
     """The valid (item, choice) vectors of the selected items, float32, in row-major order.
 
     Rows are read chunk by chunk, so a memmap is touched only for the selected items and the
-    padded slots (whatever garbage they hold) never leave the chunk (D-4).
+    padded slots (whatever garbage they hold) never leave the chunk (docs/defects.md#d-4).
     """
     out = np.empty((int(mask.sum()), features.shape[2]), dtype=np.float32)
     pos = 0
@@ -261,7 +261,8 @@ def fit_probe(
     clip: float = 1.0,
     max_refits: int = 6,
 ) -> ProbeFit:
-    """Fit the §8.3 probe on the training items and return weights plus statistics.
+    """Fit the probe (docs/methods.md#linear-probe) on the training items and return weights plus
+    statistics.
 
     ``features`` (n, C, D) float array or memmap, ``mask`` (n, C) bool (False = padded),
     ``labels`` (n,) gold choice indices. ``items`` optionally selects the training rows
@@ -354,7 +355,7 @@ def predict_probe(
 
     Returns ``(probs, scores)``, both float64 of shape (n, C): the softmax over valid choices
     and the linear scores on training-normalised features; padded slots get probability
-    exactly 0 and score −∞ (D-4).
+    exactly 0 and score −∞ (docs/defects.md#d-4).
     """
     mask = np.asarray(mask, dtype=bool)
     _check_shapes(features, mask)

@@ -1,8 +1,8 @@
-"""Prompt templates and prompt assembly (study.md §6).
+"""Prompt templates and prompt assembly (docs/prompts.md#prompt-ids).
 
 A prompt id has four digits: instruction, question template, answer-choice template and
 label template. Only the four ids the paper uses exist here, as *clean* templates (no stray
-spaces before newlines, D-14). The prompt for a test item is
+spaces before newlines, docs/defects.md#d-14). The prompt for a test item is
 
     [instruction + "\\n"] + [demo_1 + "\\n\\n" + ... + demo_k + "\\n\\n"] + context
 
@@ -70,7 +70,7 @@ def get_template(prompt_id: str) -> PromptTemplate:
 
 
 def option_lines(choices: Sequence[str]) -> str:
-    """Lettered option lines, one letter per choice (A..E for 3-5 choices; D-4)."""
+    """Lettered option lines, one letter per choice (A..E for 3-5 choices; docs/defects.md#d-4)."""
     if len(choices) > len(LETTERS):
         raise ValueError(f"at most {len(LETTERS)} choices are supported, got {len(choices)}")
     return "".join(f"\n{LETTERS[i]}) {c}" for i, c in enumerate(choices))
@@ -176,10 +176,10 @@ def build_prompts(
 ) -> list[BuiltPrompt]:
     """Prompts for every test item, with the study's length limit applied.
 
-    The full prompt plus the longest continuation plus one token (and ``reserve_tokens``,
-    e.g. max new tokens for generation) must fit in ``max_length``. Demonstrations are
-    dropped from the end until it fits; if a zero-shot prompt still does not fit, the
-    question is shortened from its start so that the answer cue survives (§6, D-14).
+    The full prompt plus the longest continuation plus one token (and ``reserve_tokens``, e.g. max
+    new tokens for generation) must fit in ``max_length``. Demonstrations are dropped from the end
+    until it fits; if a zero-shot prompt still does not fit, the question is shortened from its
+    start so that the answer cue survives (docs/prompts.md#prompt-ids, docs/defects.md#d-14).
     """
     demos = (
         []

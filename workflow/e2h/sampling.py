@@ -1,10 +1,10 @@
-"""Training draws and test sets per cell (study.md §5).
+"""Training draws and test sets per cell (docs/sampling.md#sampling).
 
-Every draw is keyed, so a training set depends only on (dataset, measure, train level,
-resample) and is nested across sizes (the first n of one permutation): identical across
-models and methods (D-2). Capped test samples are drawn first, per (dataset, measure,
-resample), with a fixed quota per level, and are shared by every condition of that
-resample (study.md §5.2 [choice], D-18).
+Every draw is keyed, so a training set depends only on (dataset, measure, train level, resample) and
+is nested across sizes (the first n of one permutation): identical across models and methods
+(docs/defects.md#d-2). Capped test samples are drawn first, per (dataset, measure, resample), with a
+fixed quota per level, and are shared by every condition of that resample
+(docs/sampling.md#training-draw [choice], docs/defects.md#d-18).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Fast multiple-choice scoring (study.md §7.1).
+"""Fast multiple-choice scoring (docs/scoring.md#mc-scoring).
 
 Score of choice j of item i = summed log-probability of the continuation ``" " + choice``
 after the prompt, tokenised in ONE pass together with the prompt; the boundary between
 context and continuation is the length of the context's own tokenisation (as in
 lm-evaluation-harness), after moving trailing whitespace of the context into the
 continuation. Probabilities are a softmax over the item's valid choices only (padded choice
-slots are -inf, D-4).
+slots are -inf, docs/defects.md#d-4).
 
 Why this module is fast, without changing a single number (it must equal
 :func:`score_choices_naive` to 1e-4 in fp32):
@@ -746,7 +746,8 @@ def score_choices(
     share_context: bool = True,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Score every test item's choices after the k demonstrations (§7.1); fast engine.
+    """Score every test item's choices after the k demonstrations (docs/scoring.md#mc-scoring); fast
+    engine.
 
     Returns one row per item: id, n_choices, label_idx, logprobs, probs, pred, correct,
     label_conf, n_demos, truncated, model, prompt_id, k, seed, n_truncated (items of the

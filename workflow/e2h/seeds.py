@@ -1,9 +1,9 @@
-"""Keyed random generators (study.md §5.5).
+"""Keyed random generators (docs/sampling.md#seeds).
 
 Every random draw in the workflow comes from ``rng(purpose, *keys)``: a NumPy generator
 seeded from a SHA-256 of the purpose, the configured base seed and the keys. Nothing
 uses a global random stream, so a draw depends only on what it is for, never on how
-many draws ran before it (the original's defect D-2).
+many draws ran before it (the original's defect, docs/defects.md#d-2).
 """
 
 from __future__ import annotations

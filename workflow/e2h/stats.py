@@ -1,13 +1,15 @@
-"""Accuracy statistics: boot-averaged accuracy, grid bootstrap, SGR, t-intervals (study.md §12–14).
+"""Accuracy statistics: boot-averaged accuracy, grid bootstrap, SGR, t-intervals
+(docs/statistics.md#accuracy-bookkeeping, #sgr, #grid-bootstrap).
 
 Data are item × resample matrices of 0/1 accuracies with NaN where an item was not tested in a
-resample (§12). The bootstraps resample items (rows) and resamples (columns) with replacement.
-Resampling with replacement is the same as multinomial count weights, so with row counts w and
-column counts v the resampled nanmean is (wᵀ X₀ v) / (wᵀ M v), X₀ = X with NaN → 0 and M the
-observation mask (§14). Draws are batched as one (chunk × n) @ (n × k) product per chunk, so
-100,000 draws over a few thousand items take seconds and memory stays bounded.
+resample (docs/statistics.md#accuracy-bookkeeping). The bootstraps resample items (rows) and
+resamples (columns) with replacement. Resampling with replacement is the same as multinomial count
+weights, so with row counts w and column counts v the resampled nanmean is (wᵀ X₀ v) / (wᵀ M v),
+X₀ = X with NaN → 0 and M the observation mask (docs/statistics.md#grid-bootstrap). Draws are
+batched as one (chunk × n) @ (n × k) product per chunk, so 100,000 draws over a few thousand items
+take seconds and memory stays bounded.
 
-Arms are aligned by item id, never by row order (defect D-5). Every draw comes from the
+Arms are aligned by item id, never by row order (docs/defects.md#d-5). Every draw comes from the
 ``numpy.random.Generator`` the caller passes (``e2h.seeds.rng("bootstrap", ...)``).
 
 Random-draw order (fixed, so a result is reproducible from the generator's seed): per chunk of
@@ -49,12 +51,12 @@ _CHUNK_ELEMENTS = 1 << 21
 class BootstrapResult:
     """Summary of one bootstrap distribution.
 
-    ``mean`` is the mean of the finite draws (the number the SGR table prints); ``estimate`` is
-    the plug-in value from boot-averaged accuracies (§12, the number the by-method figure
-    shows). ``n_items`` counts items with at least one observation in the analysed matrix;
-    ``draws`` is the number requested, ``draws_used`` the finite ones and ``n_nonfinite`` the
-    dropped ones (division by zero in a ratio). ``p_value`` is None for single-arm accuracies,
-    where a test of "accuracy = 0" means nothing.
+    ``mean`` is the mean of the finite draws (the number the SGR table prints); ``estimate`` is the
+    plug-in value from boot-averaged accuracies (docs/statistics.md#accuracy-bookkeeping, the number
+    the by-method figure shows). ``n_items`` counts items with at least one observation in the
+    analysed matrix; ``draws`` is the number requested, ``draws_used`` the finite ones and
+    ``n_nonfinite`` the dropped ones (division by zero in a ratio). ``p_value`` is None for
+    single-arm accuracies, where a test of "accuracy = 0" means nothing.
     """
 
     statistic: str
@@ -115,7 +117,8 @@ def _as_float_matrix(x: MatrixLike) -> np.ndarray:
 
 
 def boot_averaged_accuracy(matrix: MatrixLike) -> float:
-    """Mean over resamples (columns) of each resample's nanmean (§12).
+    """Mean over resamples (columns) of each resample's nanmean
+    (docs/statistics.md#accuracy-bookkeeping).
 
     This is the accuracy the bar figures show. Columns without any observation (a resample
     with no test item at this level) are skipped rather than turned into NaN.
@@ -141,7 +144,7 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
 
 
 def bootstrap_p_value(samples: np.ndarray) -> float:
-    """Two-sided bootstrap p-value of "statistic = 0" (§14).
+    """Two-sided bootstrap p-value of "statistic = 0" (docs/statistics.md#grid-bootstrap).
 
     With draws β* and their mean β̄: p = P(β* − β̄ < −|β̄|) + P(β* − β̄ > |β̄|), i.e. how often
     the centred distribution reaches at least as far from 0 as the observed mean.
@@ -309,11 +312,12 @@ def _resampled_means(
 
 
 def align_arms(arms: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Align item × resample frames on the union of item ids, by id (never row order, D-5).
+    """Align item × resample frames on the union of item ids, by id (never row order,
+    docs/defects.md#d-5).
 
-    Ids are compared as strings and must be unique within each arm. The result shares one
-    sorted index, so the answer does not depend on input row order. Rows with no observation
-    in any arm and, per arm, columns with no observation are dropped (§14).
+    Ids are compared as strings and must be unique within each arm. The result shares one sorted
+    index, so the answer does not depend on input row order. Rows with no observation in any arm
+    and, per arm, columns with no observation are dropped (docs/statistics.md#grid-bootstrap).
     """
     if not arms:
         raise ValueError("no arms to align")
@@ -362,7 +366,7 @@ def grid_bootstrap(
     chunk_size: int | None = None,
     keep_samples: bool = False,
 ) -> BootstrapResult:
-    """Single-arm accuracy CI (R ``bootstrapGRID``, §14).
+    """Single-arm accuracy CI (R ``bootstrapGRID``, docs/statistics.md#grid-bootstrap).
 
     All-NaN rows are dropped; each draw resamples rows and, independently, columns with
     replacement and takes the nanmean. Draws whose resample holds no observation are
@@ -408,7 +412,8 @@ def sgr_bootstrap(
     chunk_size: int | None = None,
     keep_samples: bool = False,
 ) -> BootstrapResult:
-    """Supervision Gap Recovered, (Easy − Unsup) / (Hard − Unsup), with bootstrap CI and p (§13–14).
+    """Supervision Gap Recovered, (Easy − Unsup) / (Hard − Unsup), with bootstrap CI and p
+    (docs/statistics.md#sgr, #grid-bootstrap).
 
     Arms are aligned by item id; each draw shares one item resample across arms and resamples
     each arm's columns independently. ``statistic="ratio_of_means"`` uses each arm's nanmean;
@@ -452,7 +457,8 @@ def diff_bootstrap(
     chunk_size: int | None = None,
     keep_samples: bool = False,
 ) -> BootstrapResult:
-    """Paired difference mean(a) − mean(b) (e.g. Easy − Hard), with bootstrap CI and p (§14).
+    """Paired difference mean(a) − mean(b) (e.g. Easy − Hard), with bootstrap CI and p
+    (docs/statistics.md#grid-bootstrap).
 
     With ``paired_intersection`` (default) only items observed at least once in both arms are
     used, so the difference compares the same items; otherwise the union is used. Rows are

@@ -1,4 +1,5 @@
-"""Trained-method cells: linear probe and LoRA over a cell's resamples (study.md §8.3–8.5).
+"""Trained-method cells: linear probe and LoRA over a cell's resamples
+(docs/methods.md#linear-probe, #lora-mc, #lora-cot).
 
 The splits come from the same keyed draws as the prompting cells (``e2h.cells.splits`` or
 ``e2h.transfer.transfer_splits``), so a probe, a LoRA adapter and an ICL prompt of the same
@@ -213,7 +214,8 @@ def lora_predictions(
 def _evaluate(
     model: Any, tokenizer: Any, test: pd.DataFrame, spec: CellSpec, batch_size: int, max_len: int
 ) -> pd.DataFrame:
-    """LoRA-MC: §7.1 scoring, zero-shot; LoRA-CoT: generation, stopping at EOS only."""
+    """LoRA-MC: multiple-choice scoring (docs/scoring.md#mc-scoring), zero-shot; LoRA-CoT:
+    generation, stopping at EOS only."""
     if not spec.cot:
         from e2h.scoring import score_choices
 

@@ -1,4 +1,5 @@
-"""3rd grade → college (Figure 1, study.md §5.4): train on one source, test on MMLU college.
+"""3rd grade → college (Figure 1, docs/sampling.md#third-grade-to-college): train on one source,
+test on MMLU college.
 
 Sources: ARC-all (all 4521 annotated items, no hardness pool) grade 3 or grade 8, MMLU high
 school or college. The test set is a keyed sample of MMLU college items per resample

@@ -1,4 +1,5 @@
-"""Rule annotate_human_hardness: levels of every human measure (study.md §3)."""
+"""Rule annotate_human_hardness: levels of every human measure
+(docs/hardness.md#hardness-measures)."""
 
 import logging
 

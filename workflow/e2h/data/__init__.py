@@ -1,4 +1,4 @@
-"""Dataset loading and normalisation (study.md §2).
+"""Dataset loading and normalisation (docs/data.md#datasets).
 
 Two sources yield the same raw records (the hub's row layout plus provenance fields):
 the bundled snapshot (``sources.load_bundled``) and the Hugging Face hub

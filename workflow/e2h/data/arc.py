@@ -1,4 +1,5 @@
-"""ARC (Easy + Challenge, all splits) joined with the paper's hardness annotations (§2.1)."""
+"""ARC (Easy + Challenge, all splits) joined with the paper's hardness annotations
+(docs/data.md#arc)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GSM8k main, train + test: rationale, numeric answer, solution-line count (§2.4)."""
+"""GSM8k main, train + test: rationale, numeric answer, solution-line count (docs/data.md#gsm8k)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def split_answer(rec: RawRecord, text: str) -> tuple[str, str]:
 
 
 def normalise(records: list[RawRecord], keep_calculator_annotations: bool = False) -> pd.DataFrame:
-    """Measures use the release rationale; the ``reasoning`` column drops ``<<…>>`` (D-15)."""
+    """Measures use the release rationale; the ``reasoning`` column drops ``<<…>>``
+    (docs/defects.md#d-15)."""
     items: list[dict[str, Any]] = []
     for rec in records:
         question, answer_field, split, row = rec.require("question", "answer", "split", "row")

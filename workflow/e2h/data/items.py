@@ -1,4 +1,4 @@
-"""The normalised item table every later stage reads (study.md §2.5).
+"""The normalised item table every later stage reads (docs/data.md#item-table).
 
 One row per item with a stable string ``id``, the question, its choices and label, the
 gold answer text, the rationale where the dataset has one, source fields, and the raw

@@ -1,4 +1,4 @@
-"""MMLU-STEM-5: high-school and college subsets of five STEM subjects (§2.2)."""
+"""MMLU-STEM-5: high-school and college subsets of five STEM subjects (docs/data.md#mmlu)."""
 
 from __future__ import annotations
 

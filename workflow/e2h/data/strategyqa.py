@@ -1,4 +1,5 @@
-"""StrategyQA: the 2290-question labelled set, yes/no with facts and decompositions (§2.3)."""
+"""StrategyQA: the 2290-question labelled set, yes/no with facts and decompositions
+(docs/data.md#strategyqa)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""One module per paper figure, named after its id in figures.md."""
+"""One module per paper figure, named after its id in docs/figures.md."""

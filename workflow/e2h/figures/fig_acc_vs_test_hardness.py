@@ -1,8 +1,8 @@
 """``fig-acc-vs-test-hardness``: accuracy against the test item's hardness value (RQ1).
 
-Cells: train = All, every resample. Per item, acc_mean = mean over the resamples in which
-it was tested, joined by id with the measure's value; bars per value with 95 %
-t-intervals (study.md §14). Steps are capped at 8; GSM8k shows lines − 1 with 7+ pooled.
+Cells: train = All, every resample. Per item, acc_mean = mean over the resamples in which it was
+tested, joined by id with the measure's value; bars per value with 95 % t-intervals
+(docs/statistics.md#grid-bootstrap). Steps are capped at 8; GSM8k shows lines − 1 with 7+ pooled.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``fig-hardness-histograms``: distribution of every hardness measure (figures.md §3)."""
+"""``fig-hardness-histograms``: distribution of every hardness measure (docs/figures.md)."""
 
 from __future__ import annotations
 

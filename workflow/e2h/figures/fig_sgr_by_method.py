@@ -1,10 +1,10 @@
 """``fig-sgr-by-method``, ``fig-sgr-by-method-extra`` and ``tab-sgr-by-method``.
 
 SGR = (Easy − Unsup) / (Hard − Unsup) on the hard test level, per (dataset, measure) panel and
-training method (ICL*, Linear Probe, LoRA). The Unsupervised arm of every method is the
-zero-shot cell (figures.md §4), restricted like in ``fig-e2h`` to the items the method's
-supervised arms test. The figure plots the plug-in SGR from boot-averaged accuracies
-(study.md §13); the table adds the two-way bootstrap mean, 95 % percentile CI and p (§14).
+training method (ICL*, Linear Probe, LoRA). The Unsupervised arm of every method is the zero-shot
+cell (docs/figures.md), restricted like in ``fig-e2h`` to the items the method's supervised arms
+test. The figure plots the plug-in SGR from boot-averaged accuracies (docs/statistics.md#sgr); the
+table adds the two-way bootstrap mean, 95 % percentile CI and p (docs/statistics.md#grid-bootstrap).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """``tab-all-to-all`` (Table 4): every method trained on all data, tested on all test items.
 
-Rows are method labels ("{method} CoT={TRUE|FALSE} n={k or n}"), columns datasets; a cell is
-the boot-averaged accuracy ×100 ± the half-width of the grid-bootstrap 95 % percentile
-interval (study.md §12, §14), "–" where a method does not apply to a dataset.
+Rows are method labels ("{method} CoT={TRUE|FALSE} n={k or n}"), columns datasets; a cell is the
+boot-averaged accuracy ×100 ± the half-width of the grid-bootstrap 95 % percentile interval
+(docs/statistics.md#accuracy-bookkeeping, #grid-bootstrap), "–" where a method does not apply to a
+dataset.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``tab-datasets``: dataset sizes and which hardness measures apply (figures.md §2)."""
+"""``tab-datasets``: dataset sizes and which hardness measures apply (docs/figures.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """``tab-sgr``, ``tab-sgr-pairwise`` and ``tab-sgr-vs-paper``: SGR with the two-way bootstrap.
 
-SGR = (Easy − Unsup) / (Hard − Unsup) on one test level, arms aligned by item id, one row
-resample shared by all arms and an independent column resample per arm (study.md §13–14).
+SGR = (Easy − Unsup) / (Hard − Unsup) on one test level, arms aligned by item id, one row resample
+shared by all arms and an independent column resample per arm
+(docs/statistics.md#sgr, #grid-bootstrap).
 """
 
 from __future__ import annotations
