@@ -191,7 +191,9 @@ def attach_adapter(model: Any, targets: Sequence[str], settings: LoraSettings, s
     from peft import LoraConfig, get_peft_model
 
     if hasattr(model, "peft_config"):
-        raise RuntimeError("the model already carries an adapter; unload it first (docs/defects.md#d-11)")
+        raise RuntimeError(
+            "the model already carries an adapter; unload it first (docs/defects.md#d-11)"
+        )
     quantised = bool(getattr(model, "is_loaded_in_8bit", False)) or bool(
         getattr(model, "is_loaded_in_4bit", False)
     )
