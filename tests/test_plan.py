@@ -78,7 +78,7 @@ def test_every_cell_spec_round_trips_through_its_folder(default, paper):
 
 def test_from_directory_refuses_a_malformed_path():
     with pytest.raises(ValueError, match="is not a cell folder"):
-        CellSpec.from_directory("results/cells/arc/m/icl-40/any/all-n1/r1-cap3-s0")
+        CellSpec.from_directory("results/cells/arc/m/icl-0040/any/all-nine/r1-cap3-s0")
 
 
 def test_unplanned_cell_is_named(default):
@@ -231,3 +231,21 @@ def test_docs_list_every_id_with_its_module():
         assert f'<a id="{kind.id}"></a>`{kind.id}`' in text, kind.id
         row = next(line for line in text.splitlines() if f'<a id="{kind.id}">' in line)
         assert f"`{kind.module}`" in row, kind.id
+
+
+def test_prompt_overrides_come_from_config_and_are_checked(default):
+    cfg = copy.deepcopy(default.config)
+    cfg["datasets"]["arc"]["prompts"] = {"zs": "cloze", "icl": "cloze"}
+    plan = plan_of(cfg)
+    arc = [s for s in plan.cells.values() if s.dataset == "arc"]
+    assert {s.prompt for s in arc if s.method in ("zs", "icl")} == {"cloze"}
+    assert {s.prompt for s in arc if s.method == "probe"} == {"0040"}  # the paper's otherwise
+    assert CellSpec.from_directory(arc[0].directory).prompt == "cloze"
+    for bad, message in [
+        ({"icl_cot": "0305"}, r"arc does not run 'icl_cot'"),
+        ({"icl": "9999"}, r"unknown prompt '9999'"),
+        ({"icl": "0305"}, r"prompt '0305' has a chain of thought; allowed for icl: 0040, 0306"),
+    ]:
+        cfg["datasets"]["arc"]["prompts"] = bad
+        with pytest.raises(ValueError, match=message):
+            plan_of(cfg)

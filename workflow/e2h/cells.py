@@ -37,7 +37,7 @@ WILDCARDS = {
     "dataset": r"[a-z][a-z0-9_]*",
     "model": r"[a-z0-9][a-z0-9.-]*",
     "method": r"[a-z][a-z_]*",
-    "prompt": r"\d{4}",
+    "prompt": r"[a-z0-9]+",
     "measure": r"[a-z][a-z0-9_]*",
     "train": r"[a-z][a-z0-9_]*",
     "n": r"\d+",

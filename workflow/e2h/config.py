@@ -94,6 +94,7 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"datasets.yaml): {', '.join(known)}"
             )
             continue
+        errors += _prompt_errors(dataset, spec.get("prompts") or {}, known[dataset])
         available = list(known[dataset].measures)
         for measure, rule in spec["measures"].items():
             key = f"datasets.{dataset}.measures.{measure}"
@@ -190,6 +191,34 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
             errors.append(
                 f"experiments.third_grade_to_college.methods: {m!r} also needs "
                 "experiments.trained.methods to include it"
+            )
+    return errors
+
+
+def _prompt_errors(dataset: str, prompts: dict[str, str], info: Any) -> list[str]:
+    """A prompt override must name a method the dataset runs and a prompt of its kind."""
+    from e2h import registry
+    from e2h.prompts import PROMPTS, get_template
+
+    errors = []
+    for method, prompt_id in prompts.items():
+        key = f"datasets.{dataset}.prompts.{method}"
+        if not info.runs(method):
+            errors.append(
+                f"{key}: {dataset} does not run {method!r}; its methods: {', '.join(info.prompts)}"
+            )
+            continue
+        try:
+            template = get_template(prompt_id)
+        except ValueError:
+            errors.append(f"{key}: unknown prompt {prompt_id!r}; allowed: {', '.join(PROMPTS)}")
+            continue
+        cot = registry.method(method).cot
+        if template.cot != cot:
+            allowed = [p for p, t in PROMPTS.items() if t.cot == cot]
+            errors.append(
+                f"{key}: prompt {prompt_id!r} {'lacks' if cot else 'has'} a chain of thought; "
+                f"allowed for {method}: {', '.join(allowed)}"
             )
     return errors
 

@@ -216,6 +216,11 @@ class Plan:
             if not registry.method(m).trained or m in wanted
         ]
 
+    def prompt(self, dataset: str, method: str) -> str:
+        """The prompt id of a method on a dataset: the config's, else the paper's."""
+        override = (self.config["datasets"].get(dataset) or {}).get("prompts") or {}
+        return str(override.get(method) or registry.dataset(dataset).prompt(method))
+
     def reserve(self, dataset: str) -> int:
         """Largest training draw on a dataset: capped test samples leave that many per level."""
         n_trained = int(self.trained["n"]) if self.trained_methods else 0
@@ -239,7 +244,7 @@ class Plan:
             dataset=dataset,
             model=model,
             method=method,
-            prompt=registry.dataset(dataset).prompt(method),
+            prompt=self.prompt(dataset, method),
             measure=measure,
             train=train,
             n=int(n),
@@ -315,7 +320,7 @@ class Plan:
             dataset=TRANSFER_DATASET,
             model=tgc["model"],
             method=method,
-            prompt=registry.dataset(TRANSFER_DATASET).prompt(method),
+            prompt=self.prompt(TRANSFER_DATASET, method),
             measure=TRANSFER_MEASURE,
             train=source,
             n=k,

@@ -1,8 +1,10 @@
 """Prompt templates and prompt assembly (docs/prompts.md#prompt-ids).
 
-A prompt id has four digits: instruction, question template, answer-choice template and
-label template. Only the four ids the paper uses exist here, as *clean* templates (no stray
-spaces before newlines, docs/defects.md#d-14). The prompt for a test item is
+The paper's prompt ids have four digits: instruction, question template, answer-choice
+template and label template. The four ids the paper uses exist here, as *clean* templates (no
+stray spaces before newlines, docs/defects.md#d-14), plus ``cloze``: the question and
+``Answer:`` without the lettered options, the form lm-evaluation-harness uses for ARC, which
+small models can answer (docs/prompts.md#cloze). The prompt for a test item is
 
     [instruction + "\\n"] + [demo_1 + "\\n\\n" + ... + demo_k + "\\n\\n"] + context
 
@@ -43,7 +45,7 @@ LETTERS = "ABCDEFGHIJ"
 
 @dataclass(frozen=True)
 class PromptTemplate:
-    """One of the four prompt ids: how to render a demonstration and a test context."""
+    """One prompt id: how to render a demonstration and a test context."""
 
     prompt_id: str
     instruction: str
@@ -58,12 +60,16 @@ PROMPTS: dict[str, PromptTemplate] = {
     "0306": PromptTemplate("0306", "", "Q: ", False, "\nA:", False),
     "0305": PromptTemplate("0305", "", "Q: ", False, "\nA:", True),
     "5305": PromptTemplate("5305", INSTRUCTION_5, "Q: ", False, "\nA:", True),
+    # Not the paper's: 0040 without the option lines. The scored continuation is still the
+    # full answer text (" " + choice), so the model must produce the answer, not a letter.
+    "cloze": PromptTemplate("cloze", "", "Question: ", False, "\nAnswer:", False),
 }
 
 
 def get_template(prompt_id: str) -> PromptTemplate:
-    """The template of a prompt id; a clear error for ids the study does not use."""
-    key = str(prompt_id).zfill(4)
+    """The template of a prompt id; a clear error for unknown ids."""
+    key = str(prompt_id)
+    key = key.zfill(4) if key.isdigit() else key
     if key not in PROMPTS:
         raise ValueError(f"unknown prompt id {prompt_id!r}; known: {sorted(PROMPTS)}")
     return PROMPTS[key]

@@ -18,7 +18,7 @@ def main(smk) -> None:
         smk.output.tex,
         label="tab:sgr-vs-paper",
         caption="SGR of the paper (Llama-2-70b ICL) and of this run, per dataset, "
-        "measure and test level, with each side's model named.",
+        "measure and test level, with each side's model and prompt named.",
     )
 
 

@@ -31,6 +31,7 @@ def build(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
                     "Test Hardness": level.capitalize(),
                     "n": res.n_items,
                     "model": panel.model,
+                    "prompt": _prompt(panel),
                     "dataset": panel.dataset,
                     "measure": panel.measure,
                     "test_level": level,
@@ -45,6 +46,12 @@ def build(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _prompt(panel: Panel) -> str:
+    """The supervised arms' prompt id (the cells record it in every row)."""
+    pred = panel.arms["easy"]
+    return "+".join(sorted(map(str, pred["prompt"].unique()))) if "prompt" in pred else ""
 
 
 def pairwise(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
@@ -89,6 +96,12 @@ def pairwise(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _paper_prompt(dataset: str) -> str:
+    """The paper's prompt id of the supervised method (the registry's default)."""
+    info = registry.dataset(dataset)
+    return info.prompt(info.supervised)
+
+
 def versus_paper(ours: pd.DataFrame, paper: list[dict]) -> pd.DataFrame:
     """Paper's SGR (Llama-2-70b ICL) next to ours for the same dataset, measure, test level."""
     ref = pd.DataFrame(paper)
@@ -102,7 +115,9 @@ def versus_paper(ours: pd.DataFrame, paper: list[dict]) -> pd.DataFrame:
             "Paper SGR": merged["paper_sgr"],
             "Paper ± half-width": merged["paper_half_width"],
             "Paper n": merged["paper_n"],
+            "Paper prompt": merged["dataset"].map(_paper_prompt),
             "Our model": merged["model"],
+            "Our prompt": merged["prompt"],
             "Our SGR": merged["sgr_bootstrap_mean"],
             "Our ± half-width": merged["half_width"],
             "Our p": merged["p_value"],
