@@ -8,7 +8,15 @@ import torch
 from torch import nn
 
 from e2h import probe
-from e2h.probe import ProbeDivergedError, fit_probe, lr_multiplier, predict_probe
+from e2h.config import schema_defaults
+from e2h.probe import ProbeDivergedError, lr_multiplier, predict_probe
+
+#: The configured probe settings (the schema's defaults), overridden per test.
+PROBE = schema_defaults("experiments", "trained", "probe")
+
+
+def fit_probe(*args, **settings):
+    return probe.fit_probe(*args, **{**PROBE, **settings})
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from e2h.cells import CellSpec
+from e2h.config import schema_defaults
 from e2h.lora import (
     LoraSettings,
     adapter_fingerprint,
@@ -24,7 +25,9 @@ from e2h.scoring import choice_logprobs_with_grad, max_abs_diff, sum_logprobs_na
 from e2h.trained import Representations, lora_predictions, probe_predictions
 from tests.tiny_model import one_thread, tiny, tiny_model_dir, toy_items  # noqa: F401
 
-FAST = LoraSettings(lr=5e-3, min_steps=6, cot_min_steps=6, epochs=1, items_per_step=4)
+FAST = LoraSettings.from_config(
+    {"lr": 5e-3, "min_steps": 6, "cot_min_steps": 6, "epochs": 1, "items_per_step": 4}
+)
 
 
 def _state(model) -> dict[str, torch.Tensor]:
@@ -32,7 +35,7 @@ def _state(model) -> dict[str, torch.Tensor]:
 
 
 def test_schedule_follows_the_paper():
-    paper = LoraSettings()
+    paper = LoraSettings.from_config({})  # the schema's defaults are the paper's values
     s = schedule(160, paper, "mc")
     assert (s.items_per_step, s.steps_per_epoch, s.epochs, s.total_steps) == (50, 4, 3, 12)
     assert schedule(160, paper, "cot").epochs == 38  # 150 minimum steps / 4 per epoch
@@ -184,7 +187,7 @@ def test_probe_cell_on_cached_hidden_states(tiny, tmp_path):  # noqa: F811
     reps = Representations(tmp_path, table)
     ids = list(table["id"])
     splits = [Split(ids[:8], ids[8:]), Split(ids[8:], ids[:8])]
-    settings = {"lr": 0.05, "epochs": 100, "l2": 1.0, "lr_floor": 0.1, "clip": 1.0}
+    settings = schema_defaults("experiments", "trained", "probe")
     pred, fits = probe_predictions(reps, reps, splits, _spec("probe", "0040"), settings)
     assert len(pred) == 16 and len(fits) == 2
     for probs, n in zip(pred["probs"], pred["n_choices"], strict=True):

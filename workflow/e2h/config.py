@@ -242,6 +242,18 @@ def _with_defaults(validator_class: Any) -> Any:
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
+def schema_defaults(*path: str) -> dict[str, Any]:
+    """The defaults of the object at ``path`` (e.g. "experiments", "trained", "lora"): for
+    code that needs a section's settings outside a workflow run (tests, notebooks)."""
+    schema = load_schema(SCHEMA)
+    node = schema
+    for key in path:
+        node = _resolve(node, schema)
+        node = node["properties"][key] if "properties" in node else node["additionalProperties"]
+    node = _resolve(node, schema)
+    return {k: copy.deepcopy(v["default"]) for k, v in node["properties"].items() if "default" in v}
+
+
 def fill_defaults(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of ``config`` with every schema default filled in."""
     filled = copy.deepcopy(config)

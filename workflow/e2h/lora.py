@@ -45,27 +45,30 @@ CHECKPOINT = "checkpoint.pt"
 class LoraSettings:
     """Adapter and optimiser hyperparameters (config ``experiments.trained.lora``)."""
 
-    rank: int = 16
-    alpha: int = 32
-    dropout: float = 0.1
-    lr: float = 1e-4
-    weight_decay: float = 1e-5
-    lr_floor: float = 0.1  # linear decay to this fraction of lr, no warmup
-    clip: float = 1.0
-    epochs: int = 3
-    min_steps: int = 10  # multiple-choice objective (paper: 10)
-    cot_min_steps: int = 150  # CoT objective (paper: 150)
-    items_per_step: int = 50  # effective batch = min(n_train, items_per_step)
-    micro_batch: int = 4  # items per forward/backward (gradient accumulation)
-    checkpoint_every: int = 1  # optimiser steps between checkpoints
+    rank: int
+    alpha: int
+    dropout: float
+    lr: float
+    weight_decay: float
+    lr_floor: float  # linear decay to this fraction of lr, no warmup
+    clip: float
+    epochs: int
+    min_steps: int  # multiple-choice objective (paper: 10)
+    cot_min_steps: int  # CoT objective (paper: 150)
+    items_per_step: int  # effective batch = min(n_train, items_per_step)
+    micro_batch: int  # items per forward/backward (gradient accumulation)
+    checkpoint_every: int  # optimiser steps between checkpoints
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any] | None) -> LoraSettings:
+        """The settings of ``cfg`` over the schema's defaults (the paper's values)."""
+        from e2h.config import schema_defaults
+
         cfg = dict(cfg or {})
         unknown = set(cfg) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown LoRA settings {sorted(unknown)}")
-        return cls(**cfg)
+        return cls(**{**schema_defaults("experiments", "trained", "lora"), **cfg})
 
 
 @dataclass(frozen=True)

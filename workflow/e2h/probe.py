@@ -254,12 +254,12 @@ def fit_probe(
     *,
     seed: int,
     items: np.ndarray | None = None,
-    lr: float = 0.05,
-    epochs: int = 100,
-    l2: float = 1.0,
-    lr_floor: float = 0.1,
-    clip: float = 1.0,
-    max_refits: int = 6,
+    lr: float,
+    epochs: int,
+    l2: float,
+    lr_floor: float,
+    clip: float,
+    max_refits: int,
 ) -> ProbeFit:
     """Fit the probe (docs/methods.md#linear-probe) on the training items and return weights plus
     statistics.
