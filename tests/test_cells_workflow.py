@@ -43,6 +43,7 @@ RQ2_TABLES = [
 
 def tiny_config(model_dir: Path) -> dict:
     cfg = yaml.safe_load((ROOT / "tests/data/config.test.yaml").read_text())
+    cfg["datasets"]["arc"]["prompts"] = {"zs": "cloze", "icl": "cloze"}  # a configured prompt
     cfg["models"] = {
         "tiny": {
             "local_path": str(model_dir),

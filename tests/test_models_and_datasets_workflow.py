@@ -127,7 +127,7 @@ def config(models: dict[str, Path]) -> dict:
             "test_cap": {"arc": 3, "quiz": 4},
             "k": {"arc": 2, "quiz": 2},
             "measures": {"arc": ["human_grade"], "quiz": ["question_num_words"]},
-            "train_levels": ["easy", "medium", "hard"],
+            "train_levels": ["easy", "hard"],
             "all_to_all": True,
         },
         "statistics": {"bootstrap_draws": 200, "sgr_bootstrap_draws": 300},
@@ -158,8 +158,8 @@ def run(tmp_path_factory):
 def test_both_models_run_every_cell(run):
     cells = sorted((run / "results/cells").glob("*/*/*/*/*/*/cell.json"))
     by_model = {m: [c for c in cells if f"/{m}/" in str(c)] for m in ("tiny", "tiny-b")}
-    # per model: zero-shot, ICL easy/medium/hard, ICL on all data, on each of two datasets
-    assert len(by_model["tiny"]) == len(by_model["tiny-b"]) == 10
+    # per model: zero-shot, ICL easy/hard, ICL on all data, on each of two datasets
+    assert len(by_model["tiny"]) == len(by_model["tiny-b"]) == 8
     a = pd.read_parquet(by_model["tiny"][0].with_name("predictions.parquet"))
     b = pd.read_parquet(by_model["tiny-b"][0].with_name("predictions.parquet"))
     assert list(a["id"]) == list(b["id"])  # same items for both models ...
@@ -183,7 +183,7 @@ def test_the_new_dataset_has_its_cells_and_fig_e2h_main_panel(run):
     assert len(quiz) == 90 and set(quiz["question_num_words_level"]) == {"easy", "medium", "hard"}
     main = pd.read_csv(run / "results/figure_data/fig-e2h-main.csv")
     panel = main[(main["dataset"] == "quiz") & (main["model"] == "tiny")]
-    assert list(panel["arm"]) == ["unsup", "easy", "medium", "hard"]
+    assert list(panel["arm"]) == ["unsup", "easy", "hard"]
     assert (panel["n_items"] > 0).all()
     pred = pd.read_parquet(
         next((run / "results/cells/quiz/tiny").glob("icl-0040/question_num_words/hard-n2/*"))

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from e2h.data.sources import sha256_file
 from tests.conftest import ROOT, SNAPSHOT
@@ -110,6 +111,7 @@ def test_one_figure_by_id_target(tmp_path):
     assert "tab_cutoffs" not in out.stdout
 
 
+@pytest.mark.slow
 def test_end_to_end_data_stage(tmp_path):
     smk(tmp_path, "--cores", "2")
     for fig in FIGURE_IDS:
@@ -151,6 +153,7 @@ def _corrupt_snapshot(snap: Path, dataset_file: str, row: int, field: str) -> by
     return original
 
 
+@pytest.mark.slow
 def test_bad_row_fails_names_file_and_row_and_rerun_resumes(tmp_path):
     snap = tmp_path / "snapshot"
     shutil.copytree(SNAPSHOT, snap)

@@ -24,9 +24,16 @@ def run_with_log(smk: Any, main: Callable[[Any], None]) -> None:
     )
     log = logging.getLogger(f"e2h.{smk.rule}")
     log.info("rule %s, wildcards %s", smk.rule, dict(smk.wildcards.items()))
+    # BLAS and OpenMP pools use exactly the job's threads: no two jobs oversubscribe the
+    # cores, and the summation order (so every float) is the same on every machine
+    from threadpoolctl import threadpool_limits
+
+    limits = threadpool_limits(limits=max(1, int(smk.threads)))
     try:
         main(smk)
     except Exception:
         log.exception("rule %s failed", smk.rule)
         raise
+    finally:
+        limits.restore_original_limits()
     log.info("rule %s done", smk.rule)
