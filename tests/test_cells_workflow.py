@@ -16,7 +16,7 @@ import yaml
 
 from e2h.data.sources import sha256_file
 from tests.conftest import ROOT
-from tests.test_workflow import expected_conditions, smk
+from tests.test_workflow import ONE_THREAD, expected_conditions, smk
 from tests.tiny_model import build_tiny
 
 pytestmark = pytest.mark.slow
@@ -102,7 +102,10 @@ def finished_run(tmp_path_factory):
     cfg_path = base / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(tiny_config(model_dir)))
     work = base / "work"
-    smk(work, "--cores", "2", "all", HIDDEN, configfile=cfg_path, snakefile=repo / "Snakefile")
+    smk(
+        work, "--cores", "2", "all", HIDDEN, *ONE_THREAD, configfile=cfg_path,
+        snakefile=repo / "Snakefile",
+    )  # fmt: skip
     return repo, work, cfg_path
 
 
@@ -169,6 +172,7 @@ def test_rerun_cells_are_byte_identical(finished_run, tmp_path):
         work,
         "--cores",
         "2",
+        *ONE_THREAD,
         "--force",
         *[str(t.relative_to(work)) for t in targets],
         configfile=cfg,

@@ -16,7 +16,7 @@ import yaml
 
 from e2h.data.sources import sha256_file
 from tests.conftest import ROOT
-from tests.test_workflow import smk
+from tests.test_workflow import ONE_THREAD, smk
 from tests.tiny_model import build_tiny
 
 pytestmark = pytest.mark.slow
@@ -151,7 +151,7 @@ def run(tmp_path_factory):
     cfg_path = base / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(config(models)))
     work = base / "work"
-    smk(work, "--cores", "2", "all", configfile=cfg_path, snakefile=repo / "Snakefile")
+    smk(work, "--cores", "2", "all", *ONE_THREAD, configfile=cfg_path, snakefile=repo / "Snakefile")
     return work
 
 

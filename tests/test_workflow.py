@@ -22,6 +22,8 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 DATA_RULES = {"prepare_dataset": 4, "split_hardness_pool": 4, "annotate_human_hardness": 4}
 FIGURE_IDS = ["fig-hardness-histograms", "fig-hardness-correlations"]
 TABLE_IDS = ["tab-datasets", "tab-cutoffs"]
+#: Tiny-model jobs are mostly interpreter start-up: one thread each lets two run at once.
+ONE_THREAD = ["--set-threads", "run_cell=1", "run_trained_cell=1", "extract_hidden_states=1"]
 
 
 def smk(
