@@ -142,6 +142,8 @@ def test_sgr_by_method_known_values(sgr_setup) -> None:
     assert by.loc["ICL", "sgr"] == pytest.approx((0.6125 - 0.2) / (0.8 - 0.2))
     assert by.loc["Linear Probe", "sgr"] == pytest.approx(0.5)
     assert math.isnan(by.loc["LoRA", "sgr"])
+    assert by.loc["ICL", "gap_positive"] and not by.loc["LoRA", "gap_positive"]
+    assert by.loc["ICL", "supervision_gap"] == pytest.approx(0.8 - 0.2)
     assert by.loc["LoRA", "draws_nonfinite"] == DRAWS
     assert by.loc["ICL", "n_items"] == 10
     assert by.loc["ICL", "method_code"] == "icl" and by.loc["LoRA", "method_code"] == "lora_mc"
@@ -184,7 +186,7 @@ def test_sgr_table_columns(sgr_setup) -> None:
         icl["sgr_bootstrap_mean"], icl["half_width"], icl["p_value"]
     )
     assert re.fullmatch(r"-?\d+\.\d\d ± \d+\.\d\d \(p (=|<) .+\)", icl["SGR Estimate"])
-    assert tab["SGR Estimate"].iloc[2] == "NA ± NA (p = NA)"
+    assert tab["SGR Estimate"].iloc[2] == "NA ± NA (p = NA) [no gap: Hard ≤ Unsup]"
 
 
 def test_sgr_figure_bars_labels_and_na(sgr_setup) -> None:
@@ -198,7 +200,7 @@ def test_sgr_figure_bars_labels_and_na(sgr_setup) -> None:
     heights = sorted(p.get_height() for p in ax.patches)
     assert heights == pytest.approx(sorted([0.6875, 0.5]))  # no bar for the NaN SGR
     texts = {t.get_text() for t in ax.texts}
-    assert {f"{0.6875:.2f}", "0.50", "NA"} <= texts
+    assert {f"{0.6875:.2f}", "0.50", "no gap"} <= texts  # LoRA: Hard = Unsup
     low, high = ax.get_ylim()
     assert low <= 0 and high >= max(1.0, data["ci_high"].max())
     plt.close(fig)
@@ -402,3 +404,18 @@ def test_scripts_end_to_end(sgr_setup, all_to_all_rows, transfer_cells, tmp_path
     out = fig_outputs(tmp_path, "fig-third-grade-to-college-by-method")
     run_script("fig_third_grade_to_college_by_method", {"cells": transfer_cells, **common}, out)
     assert len(check_figure(out)) == 15
+
+
+def test_sgr_without_a_positive_gap_recovers_nothing(sgr_setup) -> None:
+    """Hard below Unsup: the ratio would be a number (here positive), but there is no gap to
+    recover, so the plug-in SGR is NA, the table says why and the figure says "no gap"."""
+    specs, tables = sgr_setup
+    icl = specs[0]["methods"]["ICL"]
+    flipped = {"unsup": icl["hard"], "easy": icl["easy"], "hard": icl["unsup"]}
+    spec = {**specs[0], "methods": {"ICL": flipped}}
+    data = sgr_mod.build(sgr_mod.load_method_panels([spec], tables), DRAWS, 0)
+    row = data.iloc[0]
+    assert row["supervision_gap"] < 0 and not row["gap_positive"] and math.isnan(row["sgr"])
+    assert sgr_mod.table(data)["SGR Estimate"].iloc[0].endswith("[no gap: Hard ≤ Unsup]")
+    fig = sgr_mod.draw(data, sgr_mod.TITLE)
+    assert "no gap" in {t.get_text() for t in fig.axes[0].texts}

@@ -105,6 +105,9 @@ def build(
             )
             res = stats.sgr_bootstrap(mats["unsup"], mats["easy"], mats["hard"], draws, gen)
             acc = {arm: stats.boot_averaged_accuracy(mats[arm]) for arm in ARMS}
+            gap = acc["hard"] - acc["unsup"]
+            # Hard no better than Unsup: there is no gap to recover, so no SGR is drawn
+            positive = bool(np.isfinite(gap) and gap >= stats.ZERO_GAP)
             rows.append(
                 {
                     "panel": mp.title,
@@ -117,7 +120,9 @@ def build(
                     "unsup": acc["unsup"],
                     "easy": acc["easy"],
                     "hard": acc["hard"],
-                    "sgr": res.estimate,
+                    "sgr": res.estimate if positive else np.nan,
+                    "supervision_gap": gap,
+                    "gap_positive": positive,
                     "sgr_bootstrap_mean": res.mean,
                     "ci_low": res.ci_low,
                     "ci_high": res.ci_high,
@@ -143,9 +148,13 @@ def table(data: pd.DataFrame) -> pd.DataFrame:
             "Hard": data["hard"],
             "SGR": data["sgr"],
             "SGR Estimate": [
-                stats.format_estimate(m, h, p)
-                for m, h, p in zip(
-                    data["sgr_bootstrap_mean"], data["half_width"], data["p_value"], strict=True
+                stats.format_estimate(m, h, p) + ("" if ok else " [no gap: Hard ≤ Unsup]")
+                for m, h, p, ok in zip(
+                    data["sgr_bootstrap_mean"],
+                    data["half_width"],
+                    data["p_value"],
+                    data["gap_positive"],
+                    strict=True,
                 )
             ],
             "n": data["n_items"],
@@ -154,6 +163,8 @@ def table(data: pd.DataFrame) -> pd.DataFrame:
             "measure": data["measure"],
             "method_code": data["method_code"],
             "test_level": data["test_level"],
+            "supervision_gap": data["supervision_gap"],
+            "gap_positive": data["gap_positive"],
             "sgr_plugin": data["sgr"],
             "sgr_bootstrap_mean": data["sgr_bootstrap_mean"],
             "ci_low": data["ci_low"],
@@ -202,8 +213,11 @@ def sgr_bars(ax, frame: pd.DataFrame, ylim: tuple[float, float], error_bars: boo
     if error_bars:  # labels go past the whisker ends, not onto them
         top = np.fmax(top, frame["ci_high"].to_numpy(dtype=float))
         bottom = np.fmin(bottom, frame["ci_low"].to_numpy(dtype=float))
-    for xi, value, hi, lo in zip(x, values, top, bottom, strict=True):
-        if not math.isfinite(value):
+    positive = frame["gap_positive"] if "gap_positive" in frame else [True] * len(frame)
+    for xi, value, hi, lo, gap in zip(x, values, top, bottom, positive, strict=True):
+        if not gap:  # Hard ≤ Unsup: nothing to recover (docs/statistics.md#sgr-not-positive)
+            ax.text(xi, step, "no gap", ha="center", va="bottom", fontsize=8)
+        elif not math.isfinite(value):
             ax.text(xi, step, "NA", ha="center", va="bottom", fontsize=8)
         elif value >= 0:
             ax.text(xi, hi + step, f"{value:.2f}", ha="center", va="bottom", fontsize=8)

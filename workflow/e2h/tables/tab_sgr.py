@@ -7,6 +7,7 @@ shared by all arms and an independent column resample per arm
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from e2h import registry, stats
@@ -23,11 +24,16 @@ def build(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
                 "bootstrap", "tab-sgr", panel.dataset, panel.measure, level, base_seed=base_seed
             )
             res = stats.sgr_bootstrap(mats["unsup"], mats["easy"], mats["hard"], draws, gen)
+            gap = stats.boot_averaged_accuracy(mats["hard"]) - stats.boot_averaged_accuracy(
+                mats["unsup"]
+            )
+            positive = bool(np.isfinite(gap) and gap >= stats.ZERO_GAP)
+            estimate = stats.format_estimate(res.mean, res.half_width, res.p_value)
             rows.append(
                 {
                     "Dataname": registry.dataset(panel.dataset).short_name,
                     "Hardness Measure": registry.measure_label(panel.measure),
-                    "SGR Estimate": stats.format_estimate(res.mean, res.half_width, res.p_value),
+                    "SGR Estimate": estimate + ("" if positive else " [no gap: Hard ≤ Unsup]"),
                     "Test Hardness": level.capitalize(),
                     "n": res.n_items,
                     "model": panel.model,
@@ -36,7 +42,9 @@ def build(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
                     "measure": panel.measure,
                     "test_level": level,
                     "sgr_bootstrap_mean": res.mean,
-                    "sgr_plugin": res.estimate,
+                    "sgr_plugin": res.estimate if positive else np.nan,
+                    "supervision_gap": gap,
+                    "gap_positive": positive,
                     "ci_low": res.ci_low,
                     "ci_high": res.ci_high,
                     "half_width": res.half_width,
