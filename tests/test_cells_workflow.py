@@ -7,7 +7,6 @@ import copy
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,7 @@ import yaml
 
 from e2h.data.sources import sha256_file
 from tests.conftest import ROOT
-from tests.test_workflow import ONE_THREAD, expected_conditions, smk
+from tests.test_workflow import ONE_THREAD, copy_repository, expected_conditions, smk
 from tests.tiny_model import build_tiny
 
 pytestmark = pytest.mark.slow
@@ -91,13 +90,7 @@ def finished_run(tmp_path_factory):
     """A copy of the repository with a finished tiny run (so tests may edit its files)."""
     base = tmp_path_factory.mktemp("cells")
     repo = base / "repo"
-    files = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for rel in files:
-        if (ROOT / rel).is_file():
-            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, repo / rel)
+    copy_repository(repo)
     model_dir = build_tiny(base / "tiny")
     cfg_path = base / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(tiny_config(model_dir)))

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +13,7 @@ import pytest
 import yaml
 
 from e2h.data.sources import sha256_file
-from tests.conftest import ROOT
-from tests.test_workflow import ONE_THREAD, smk
+from tests.test_workflow import ONE_THREAD, copy_repository, smk
 from tests.tiny_model import build_tiny
 
 pytestmark = pytest.mark.slow
@@ -139,13 +136,7 @@ def config(models: dict[str, Path]) -> dict:
 def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("models")
     repo = base / "repo"
-    files = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for rel in files:
-        if (ROOT / rel).is_file():
-            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, repo / rel)
+    copy_repository(repo)
     add_quiz(repo)
     models = {"tiny": build_tiny(base / "tiny"), "tiny-b": build_tiny(base / "tiny-b", seed=1)}
     cfg_path = base / "config.yaml"

@@ -129,6 +129,7 @@ def test_two_models_reach_every_figure_that_shows_models(default):
         assert {s["model"] for s in specs} == {"smollm2-135m", "other"}, output_id
     titles = [p["title"] for p in plan.outputs["fig-e2h-main"].params["panels"]]
     assert "other: ARC Grade Level" in titles and "smollm2-135m: ARC Grade Level" in titles
+    assert plan.outputs["fig-e2h-main"].params["title"].endswith("(smollm2-135m, other)")
     # one model: its name is in the figure title, not in every panel
     assert default.outputs["fig-e2h-main"].params["title"].endswith("(smollm2-135m)")
     assert default.outputs["fig-e2h-main"].params["panels"][0]["title"] == "ARC Grade Level"

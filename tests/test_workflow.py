@@ -26,6 +26,18 @@ TABLE_IDS = ["tab-datasets", "tab-cutoffs"]
 ONE_THREAD = ["--set-threads", "run_cell=1", "run_trained_cell=1", "extract_hidden_states=1"]
 
 
+def copy_repository(dest: Path) -> Path:
+    """A copy of the tracked files (tests may edit it; its Snakefile runs its own package)."""
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for rel in files:
+        if (ROOT / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dest / rel)
+    return dest
+
+
 def smk(
     workdir: Path,
     *args: str,

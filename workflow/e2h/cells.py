@@ -176,6 +176,17 @@ def ids_hash(ids: list[str]) -> str:
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
 
 
+def cell_predictions(frames: list[pd.DataFrame], spec: CellSpec) -> pd.DataFrame:
+    """One frame of every resample's rows, each row carrying every cell field, so arms are
+    selected by field values and joined by item id, never by position."""
+    out = pd.concat(frames, ignore_index=True)
+    for key, value in asdict(spec).items():
+        if key != "cap_measures":
+            out[key] = value
+    out["cot"] = spec.cot
+    return out
+
+
 def summarise_cell(pred: pd.DataFrame, table: pd.DataFrame, measure: str) -> pd.DataFrame:
     """Accuracy and n per resample and test level (the measure's levels, plus all)."""
     level_col = f"{measure}_level" if measure != ANY_MEASURE else None

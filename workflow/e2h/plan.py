@@ -467,8 +467,8 @@ class Plan:
         return f"{model}: {title}" if len(self.models) > 1 else title
 
     def _title(self, text: str) -> str:
-        """A figure title naming the model when it shows one."""
-        return f"{text} ({self.models[0]})" if len(self.models) == 1 else text
+        """A figure title naming every model it shows."""
+        return f"{text} ({', '.join(self.models)})"
 
     def panel_specs(self) -> list[dict[str, Any]]:
         """fig-e2h-*, tab-sgr*: one panel per (model, dataset, measure), arms by train source."""

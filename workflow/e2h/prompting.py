@@ -8,13 +8,12 @@ field values and joined by item id, never by position.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
 
 from e2h import registry
-from e2h.cells import CellSpec, ids_hash, splits
+from e2h.cells import CellSpec, cell_predictions, ids_hash, splits
 from e2h.sampling import Split
 
 log = logging.getLogger(__name__)
@@ -89,9 +88,4 @@ def score_splits(
             )
         res = res.assign(resample=r, train_ids_sha=ids_hash(split.train_ids))
         frames.append(res)
-    out = pd.concat(frames, ignore_index=True)
-    for key, value in asdict(spec).items():
-        if key != "cap_measures":
-            out[key] = value
-    out["cot"] = spec.cot
-    return out
+    return cell_predictions(frames, spec)

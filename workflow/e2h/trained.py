@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from e2h import registry
-from e2h.cells import CellSpec, ids_hash
+from e2h.cells import CellSpec, cell_predictions, ids_hash
 from e2h.io import write_parquet
 from e2h.prompts import item_hash, target_hash
 from e2h.sampling import Split
@@ -36,15 +35,6 @@ def lora_objective(method: str) -> str:
 
 def _cell_key(spec: CellSpec) -> tuple:
     return (spec.dataset, spec.model, spec.method, spec.prompt, spec.measure, spec.train, spec.n)
-
-
-def _finish(frames: list[pd.DataFrame], spec: CellSpec) -> pd.DataFrame:
-    out = pd.concat(frames, ignore_index=True)
-    for key, value in asdict(spec).items():
-        if key != "cap_measures":
-            out[key] = value
-    out["cot"] = spec.cot
-    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -134,7 +124,7 @@ def probe_predictions(
             r, len(tr), fit.train_acc, fit.final_loss, fit.n_refits,
             float((preds == labels).mean()), len(te),
         )  # fmt: skip
-    return _finish(frames, spec), fits
+    return cell_predictions(frames, spec), fits
 
 
 # --------------------------------------------------------------------------------------
@@ -208,7 +198,7 @@ def lora_predictions(
         pd.Series(info).to_json(done.with_suffix(".json"))
         frames.append(res)
         logs.append(info)
-    return _finish(frames, spec), logs
+    return cell_predictions(frames, spec), logs
 
 
 def _evaluate(
