@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from e2h import registry
-from e2h.cells import CELL_PATH, WILDCARDS
+from e2h.cells import WILDCARDS, representation_dir
 from e2h.code_deps import module_closure
 from e2h.config import validated
 from e2h.models import validate_registry
-from e2h.plan import Plan, representation_dir
+from e2h.plan import Plan
 
 ROOT = Path(workflow.basedir)
 SCRIPTS = ROOT / "workflow" / "scripts"
@@ -19,22 +19,12 @@ if config.get("models"):  # every registry entry is checked before any job start
 PLAN = Plan(config)
 DATASETS = PLAN.datasets
 FIG_FORMATS = config["figures"]["formats"]
-CELL_DIR = CELL_PATH.removeprefix("results/cells/")
-PROMPTING_METHODS = registry.prompting_methods()
-TRAINED_METHODS = registry.trained_methods()
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
     model="|".join(config.get("models") or {}) or "none",
-    method=WILDCARDS["method"],
     prompt=WILDCARDS["prompt"],
-    measure=WILDCARDS["measure"],
-    train=WILDCARDS["train"],
-    n=WILDCARDS["n"],
-    resamples=WILDCARDS["resamples"],
-    cap=WILDCARDS["cap"],
-    seed=WILDCARDS["seed"],
 
 
 def snapshot_dir():
@@ -71,18 +61,6 @@ def code(script):
     return module_closure(SCRIPTS / script)
 
 
-def cell(wildcards):
-    return PLAN.cell(CELL_PATH.format(**wildcards))
-
-
-def cell_inputs(wildcards):
-    return PLAN.cell_inputs(cell(wildcards))
-
-
-def cell_param(name):
-    return lambda wildcards: PLAN.cell_params(cell(wildcards)).get(name, {})
-
-
 def model_input(wildcards):
     return PLAN.model_input(wildcards.model)
 
@@ -95,8 +73,14 @@ def model_resource(name):
     return lambda wildcards: config["models"][wildcards.model][name]
 
 
-def model_mem_mb(wildcards, attempt):
-    return int(config["models"][wildcards.model]["mem_mb"]) * attempt
+def model_mem_mb(model, attempt):
+    return int(config["models"][model]["mem_mb"]) * attempt
+
+
+def group_runtime(group):
+    """The model's runtime per cell (minutes, or a SLURM time string) times the job's cells."""
+    runtime = config["models"][group.model]["runtime"]
+    return runtime * len(group.cells) if isinstance(runtime, int) else runtime
 
 
 def representation(wildcards):

@@ -21,62 +21,37 @@ rule convert_model:
         "../workflow/scripts/convert_model.py"
 
 
-# Zero-shot, ICL and ICL-CoT cells, of the grid and of 3rd grade -> college.
-rule run_cell:
-    input:
-        unpack(cell_inputs),
-        code=code("run_cell.py"),
-    output:
-        predictions=f"{CELL_PATH}/predictions.parquet",
-        cell=f"{CELL_PATH}/cell.json",
-    log:
-        f"results/logs/run_cell/{CELL_DIR}.log",
-    benchmark:
-        f"results/benchmarks/run_cell/{CELL_DIR}.tsv"
-    wildcard_constraints:
-        method="|".join(PROMPTING_METHODS),
-    conda:
-        "../envs/gpu.yaml"
-    threads: 2
-    resources:
-        mem_mb=model_mem_mb,
-        runtime=model_resource("runtime"),
-        gpu=model_resource("gpus"),
-    params:
-        spec=cell_param("spec"),
-        registry=cell_param("registry"),
-    script:
-        "../workflow/scripts/run_cell.py"
+# Cell jobs: one per group of cells (e2h.plan.CellGroup; docs/speed.md#cell-jobs), so
+# libraries and the model load once per (dataset, model, kind of method). Prompting groups run
+# run_cells.py; linear-probe and LoRA groups run_trained_cells.py. A finished cell of a killed
+# job is kept under results/checkpoints/ and reused when the job reruns.
+for group in PLAN.groups.values():
 
-
-# Linear-probe and LoRA cells, of the grid and of 3rd grade -> college.
-rule run_trained_cell:
-    input:
-        unpack(cell_inputs),
-        code=code("run_trained_cell.py"),
-    output:
-        predictions=f"{CELL_PATH}/predictions.parquet",
-        cell=f"{CELL_PATH}/cell.json",
-    log:
-        f"results/logs/run_trained_cell/{CELL_DIR}.log",
-    benchmark:
-        f"results/benchmarks/run_trained_cell/{CELL_DIR}.tsv"
-    wildcard_constraints:
-        method="|".join(TRAINED_METHODS),
-    conda:
-        "../envs/gpu.yaml"
-    threads: 2
-    resources:
-        mem_mb=model_mem_mb,
-        runtime=model_resource("runtime"),
-        gpu=lambda wc: 0 if wc.method == "probe" else model_resource("gpus")(wc),
-    params:
-        spec=cell_param("spec"),
-        registry=cell_param("registry"),
-        trained=cell_param("trained"),
-        checkpoints=lambda wc: f"results/checkpoints/{CELL_DIR.format(**wc)}",
-    script:
-        "../workflow/scripts/run_trained_cell.py"
+    rule:
+        name:
+            group.name
+        input:
+            **PLAN.group_inputs(group),
+            code=code(group.script),
+        output:
+            group.outputs(),
+        log:
+            f"results/logs/cells/{group.directory}.log",
+        benchmark:
+            f"results/benchmarks/cells/{group.directory}.tsv"
+        conda:
+            "../envs/gpu.yaml"
+        threads: config["models"][group.model]["threads"]
+        resources:
+            mem_mb=lambda wc, attempt, m=group.model: model_mem_mb(m, attempt),
+            runtime=group_runtime(group),
+            gpu=0 if group.kind == "probe" else config["models"][group.model]["gpus"],
+        params:
+            **PLAN.group_params(group),
+            checkpoints="results/checkpoints",
+            script=group.script,  # `script:` is evaluated when the job runs
+        script:
+            "../workflow/scripts/{params.script}"
 
 
 rule extract_hidden_states:
@@ -94,9 +69,9 @@ rule extract_hidden_states:
         "results/benchmarks/extract_hidden_states/{dataset}/{model}/p{prompt}.tsv"
     conda:
         "../envs/gpu.yaml"
-    threads: 2
+    threads: lambda wc: config["models"][wc.model]["threads"]
     resources:
-        mem_mb=model_mem_mb,
+        mem_mb=lambda wc, attempt: model_mem_mb(wc.model, attempt),
         runtime=model_resource("runtime"),
         gpu=model_resource("gpus"),
     params:

@@ -15,7 +15,7 @@ import yaml
 
 from e2h.data.sources import sha256_file
 from tests.conftest import ROOT
-from tests.test_workflow import ONE_THREAD, copy_repository, expected_conditions, smk
+from tests.test_workflow import copy_repository, expected_conditions, smk
 from tests.tiny_model import build_tiny
 
 pytestmark = pytest.mark.slow
@@ -46,6 +46,7 @@ def tiny_config(model_dir: Path) -> dict:
         "tiny": {
             "local_path": str(model_dir),
             "precision": "fp32",
+            "threads": 1,  # tiny-model jobs: two at once on 2 cores
             "lora_targets": ["q_proj", "v_proj"],
             "batch_size": 8,
             "max_length": 1024,
@@ -96,7 +97,7 @@ def finished_run(tmp_path_factory):
     cfg_path.write_text(yaml.safe_dump(tiny_config(model_dir)))
     work = base / "work"
     smk(
-        work, "--cores", "2", "all", HIDDEN, *ONE_THREAD, configfile=cfg_path,
+        work, "--cores", "2", "all", HIDDEN, configfile=cfg_path,
         snakefile=repo / "Snakefile",
     )  # fmt: skip
     return repo, work, cfg_path
@@ -165,7 +166,6 @@ def test_rerun_cells_are_byte_identical(finished_run, tmp_path):
         work,
         "--cores",
         "2",
-        *ONE_THREAD,
         "--force",
         *[str(t.relative_to(work)) for t in targets],
         configfile=cfg,

@@ -99,3 +99,18 @@ def test_generate_numbers_zero_shot_runs(tiny):  # noqa: F811
     items["label_idx"] = 0
     df = generate_answers(model, tok, items, None, "5305", "number", 8, progress=False)
     assert len(df) == 3 and df["invalid"].all() and not df["correct"].any()
+
+
+def test_shared_prefix_attention_equals_expanded_cache(tiny, monkeypatch):  # noqa: F811
+    """Decoding on CPU attends to the one stored demonstration prefix; it generates exactly
+    what the prefix expanded into every row's cache generates."""
+    import e2h.generation as generation
+
+    model, tok = tiny
+    items, demos = _yesno(toy_items(6)), _yesno(toy_items(3, offset=40))
+    prompts = build_prompts(items, demos, "0305", tok, reserve_tokens=16)
+    assert generation._shared_prefix(model)
+    shared = generate_texts(model, tok, prompts, 16, batch_size=4, stop=None, progress=False)
+    monkeypatch.setattr(generation, "_shared_prefix", lambda model: False)
+    expanded = generate_texts(model, tok, prompts, 16, batch_size=4, stop=None, progress=False)
+    assert shared == expanded and any(shared)

@@ -90,3 +90,20 @@ def test_hash_detects_tampering_and_float16(four_layer, tmp_path):
         load_hidden_states(out, verify=True)
     load_hidden_states(out, verify=False)
     assert json.loads((out / "manifest.json").read_text())["k"] == 0
+
+
+def test_packed_and_padded_layouts_give_the_same_features(four_layer, tmp_path, monkeypatch):
+    """The packed layout (question once per item, tree mask) equals one padded row per
+    choice, the layout used for attention implementations without custom masks."""
+    import e2h.hidden_states as hidden
+
+    model, tok = four_layer
+    items = toy_items(9)
+    extract_hidden_states(model, tok, items, "cloze", tmp_path / "packed", 8, progress=False)
+    monkeypatch.setattr(hidden, "_attn_impl", lambda model: "flash_attention_2")
+    extract_hidden_states(model, tok, items, "cloze", tmp_path / "padded", 8, progress=False)
+    f_packed, m_packed, _ = load_hidden_states(tmp_path / "packed", verify=True)
+    f_padded, m_padded, _ = load_hidden_states(tmp_path / "padded", verify=True)
+    assert (m_packed == m_padded).all() and m_packed.sum() == sum(map(len, items["choices"]))
+    np.testing.assert_allclose(f_packed, f_padded, atol=1e-5)
+    assert (np.abs(f_packed[m_packed]).sum(axis=1) > 0).all()  # every real slot was written

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from e2h.data.sources import sha256_file
-from tests.test_workflow import ONE_THREAD, copy_repository, smk
+from tests.test_workflow import copy_repository, smk
 from tests.tiny_model import build_tiny
 
 pytestmark = pytest.mark.slow
@@ -115,7 +115,13 @@ def config(models: dict[str, Path]) -> dict:
             "quiz": {"measures": {"question_num_words": {"rule": "percentile"}}},
         },
         "models": {
-            key: {"local_path": str(path), "precision": "fp32", "batch_size": 8, "max_length": 512}
+            key: {
+                "local_path": str(path),
+                "precision": "fp32",
+                "batch_size": 8,
+                "max_length": 512,
+                "threads": 1,
+            }
             for key, path in models.items()
         },
         "experiments": {
@@ -142,7 +148,7 @@ def run(tmp_path_factory):
     cfg_path = base / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(config(models)))
     work = base / "work"
-    smk(work, "--cores", "2", "all", *ONE_THREAD, configfile=cfg_path, snakefile=repo / "Snakefile")
+    smk(work, "--cores", "2", "all", configfile=cfg_path, snakefile=repo / "Snakefile")
     return work
 
 

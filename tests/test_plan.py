@@ -214,7 +214,7 @@ def test_each_id_depends_on_exactly_the_code_it_runs(default):
         "fig-third-grade-to-college-by-method",
     }
     scripts = ROOT / "workflow" / "scripts"
-    for script in ("run_cell.py", "run_trained_cell.py", "extract_hidden_states.py"):
+    for script in ("run_cells.py", "run_trained_cells.py", "extract_hidden_states.py"):
         closure = module_closure(scripts / script)
         assert stats not in closure and scoring in closure, script
     for o in default.outputs.values():

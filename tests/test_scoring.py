@@ -172,3 +172,25 @@ def test_rejects_bad_items(tiny):  # noqa: F811
     bad["label_idx"] = 7
     with pytest.raises(ValueError, match="label_idx"):
         score_choices(model, tok, bad, None, "0040", progress=False)
+
+
+def test_benchmark_reports_the_job_limit(tiny_model_dir, tmp_path):  # noqa: F811
+    """The benchmark times the engine against plain dense forwards over the job's unique
+    tokens, in the same run; the engine must agree with the naive reference."""
+    from e2h.benchmark import job_tokens, run_benchmark
+
+    items, demos = toy_items(8), toy_items(3, offset=30)
+    result = run_benchmark(
+        tiny_model_dir, items, demos, prompt_id="0040", threads=1, batch_size=8,
+        max_length=512, engines=("fast", "naive"), fast_repeats=1,
+    )  # fmt: skip
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    prompts = build_prompts(items, demos, "0040", tok, 512)
+    unique, scored = job_tokens(tok, prompts)
+    naive_tokens = sum(len(tok(p.text + c)["input_ids"]) for p in prompts for c in p.continuations)
+    assert result["unique_tokens"] == unique and 0 < unique < naive_tokens / 2
+    assert 0 < scored < unique and result["scored_positions"] == scored
+    assert result["raw_forward"]["wall_s"] > 0 and result["fast_over_limit"] > 0
+    assert result["pairs"][0]["identical_predictions"]

@@ -138,6 +138,7 @@ def test_sgr_equals_explicit_loop(statistic: str) -> None:
     u, e, h = (f.to_numpy() for f in (unsup, easy, hard))
     rows, (cu, ce, ch) = _loop_indices(rng("test", "sgr-loop"), draws, chunk, n, [1, 3, 3])
     ref = np.empty(draws)
+    gaps, arms = np.empty(draws), np.empty((draws, 3))
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         for d in range(draws):
@@ -145,14 +146,23 @@ def test_sgr_equals_explicit_loop(statistic: str) -> None:
             if statistic == "ratio_of_means":
                 num = np.nanmean(es) - np.nanmean(us)
                 den = np.nanmean(hs) - np.nanmean(us)
+                arms[d] = [np.nanmean(us), np.nanmean(es), np.nanmean(hs)]
             else:  # R: nanmean of element-wise differences, one-column arm broadcast
                 num = np.nanmean(es - us)
                 den = np.nanmean(hs - us)
             ref[d] = num / den
+            gaps[d] = den
     ref_finite = ref[np.isfinite(ref)]
     assert res.draws_used == ref_finite.size
     np.testing.assert_allclose(res.samples, ref_finite, rtol=1e-10, atol=1e-12)
     assert res.p_value == pytest.approx(bootstrap_p_value(ref_finite))
+    # the supervision gap Hard − Unsup and (ratio of means) each arm, over the same draws
+    assert res.gap_mean == pytest.approx(gaps.mean())
+    assert (res.gap_ci_low, res.gap_ci_high) == pytest.approx(np.quantile(gaps, [0.025, 0.975]))
+    if statistic == "ratio_of_means":
+        for i, arm in enumerate(("unsup", "easy", "hard")):
+            expected = np.quantile(arms[:, i], [0.025, 0.975])
+            assert res.arm_ci[arm] == pytest.approx(tuple(expected))
 
 
 def test_elementwise_needs_compatible_columns() -> None:

@@ -22,8 +22,6 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 DATA_RULES = {"prepare_dataset": 4, "split_hardness_pool": 4, "annotate_human_hardness": 4}
 FIGURE_IDS = ["fig-hardness-histograms", "fig-hardness-correlations"]
 TABLE_IDS = ["tab-datasets", "tab-cutoffs"]
-#: Tiny-model jobs are mostly interpreter start-up: one thread each lets two run at once.
-ONE_THREAD = ["--set-threads", "run_cell=1", "run_trained_cell=1", "extract_hidden_states=1"]
 
 
 def copy_repository(dest: Path) -> Path:
@@ -233,29 +231,31 @@ def expected_conditions(config: dict, trained_cells: bool = False) -> int:
 def test_paper_scale_dag_cell_count(tmp_path):
     import yaml
 
+    from e2h.config import validated
+    from e2h.plan import Plan
+
     paper = ROOT / "workflow/configs/paper.yaml"
     out = smk(tmp_path, "-n", "--profile", str(ROOT / "workflow/profiles/slurm"), configfile=paper)
-    counts = dict(
-        line.split()
-        for line in out.stdout.splitlines()
-        if line.startswith(
-            (
-                "run_cell ",
-                "convert_model ",
-                "run_trained_cell ",
-                "extract_hidden_states ",
-            )
-        )
-    )
+    counts = {
+        parts[0]: int(parts[1])
+        for parts in map(str.split, out.stdout.splitlines())
+        if len(parts) == 2 and parts[1].isdigit()
+    }
     cfg = yaml.safe_load(paper.read_text())
+    plan = Plan(validated(cfg))
+    # one SLURM job per cell at paper scale (execution.group_cells: false)
+    assert all(len(g.cells) == 1 for g in plan.groups.values())
+    kinds = [g.kind for g in plan.groups.values() if counts.get(g.name) == 1]
+    assert len(kinds) == sum(n for rule, n in counts.items() if rule.startswith("cells_"))
     # 25 population-grid cells + 14 extra-measure ICL cells + StrategyQA's non-CoT Table-4 row,
     # + the five Figure-1 sources (ICL, zero-shot)
-    assert int(counts["run_cell"]) == expected_conditions(cfg) + 5 == 45
+    assert kinds.count("prompting") == expected_conditions(cfg) + 5 == 45
     # probe 11 + 7 + 5, LoRA-MC 11 + 7 + 1, LoRA-CoT 5 + 7 (ARC, MMLU, StrategyQA, GSM8k),
     # + probe and LoRA-MC x 4 Figure-1 sources
-    assert int(counts["run_trained_cell"]) == expected_conditions(cfg, trained_cells=True) + 8
+    trained = len(kinds) - kinds.count("prompting")
+    assert trained == expected_conditions(cfg, trained_cells=True) + 8
     # ARC, MMLU, StrategyQA for Llama-2-70b; ARC, MMLU for the transfer model (Mixtral)
-    assert int(counts["extract_hidden_states"]) == 5
+    assert counts["extract_hidden_states"] == 5
     assert "convert_model" not in counts  # hub models need no conversion
     assert "<TBD>" not in out.stdout
     assert "gpu=4" in out.stdout  # the 70b cells ask the cluster for four GPUs

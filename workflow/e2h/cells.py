@@ -26,13 +26,21 @@ log = logging.getLogger(__name__)
 #: The measure of 3rd grade → college cells (tested on MMLU college; train = the source).
 TRANSFER_MEASURE = "transfer"
 
+
+def representation_dir(dataset: str, model: str, prompt: str) -> str:
+    """The hidden states of one (dataset, model, prompt), read by its probe cells."""
+    return f"results/representations/{dataset}/{model}/p{prompt}"
+
+
+#: What every cell writes into its folder.
+CELL_FILES = ("predictions.parquet", "cell.json")
 #: A cell's output folder: every factor of its identity. ``CellSpec.directory`` writes it
-#: and ``CellSpec.from_directory`` reads it; the rules match it with ``WILDCARDS``.
+#: and ``CellSpec.from_directory`` reads it.
 CELL_PATH = (
     "results/cells/{dataset}/{model}/{method}-{prompt}/{measure}/{train}-n{n}/"
     "r{resamples}-cap{cap}-s{seed}"
 )
-#: The pattern of each path field (also the rules' wildcard constraints).
+#: The pattern of each path field (the representation rule's wildcard constraints use some).
 WILDCARDS = {
     "dataset": r"[a-z][a-z0-9_]*",
     "model": r"[a-z0-9][a-z0-9.-]*",

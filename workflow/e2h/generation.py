@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import pandas as pd
@@ -18,9 +19,11 @@ import torch
 from tqdm.auto import tqdm
 
 from e2h.answers import answers_match, extract_answer
+from e2h.prefix_attention import shared_prefix_attention
 from e2h.prompts import BuiltPrompt, build_prompts, item_hash, prompt_hash, target_hash
 from e2h.scoring import (
     Encoder,
+    _attn_impl,
     _decoder,
     _expanded_cache,
     _input_device,
@@ -80,26 +83,45 @@ def _greedy_cached(
     t1 = max(len(s) for s in segs)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     ids = torch.full((n, t1), pad, dtype=torch.long)
-    mask = torch.zeros((n, p + t1), dtype=torch.long)
-    mask[:, :p] = 1
+    valid = torch.zeros((n, t1), dtype=torch.bool)  # the row's own (non-prefix) key slots
     for r, s in enumerate(segs):
         ids[r, : len(s)] = torch.tensor(s)
-        mask[r, p : p + len(s)] = 1
-    cache = _expanded_cache(kv, n) if kv is not None and p > 0 else DynamicCache()
-    o = dec(
-        input_ids=ids.to(dev),
-        attention_mask=mask.to(dev),
-        position_ids=(p + torch.arange(t1))[None].expand(n, -1).to(dev),
-        past_key_values=cache,
-        use_cache=True,
-    )
+        valid[r, : len(s)] = True
+    shared = kv is not None and p > 0 and _shared_prefix(model)
+    if shared:
+        # the prefix stays stored once and every row attends to it (e2h.prefix_attention);
+        # the cache holds only each row's own tokens, so a decoding step never copies it
+        qi = torch.arange(t1)
+        allowed = (qi[:, None] >= qi[None, :])[None] & valid[:, None, :]
+        allowed |= (~valid)[:, :, None] & torch.eye(t1, dtype=torch.bool)[None]
+        mask = allowed[:, None]
+        extra: dict[str, Any] = {"e2h_prefix_kv": kv}
+        cache = DynamicCache()
+    else:
+        mask = torch.cat([torch.ones((n, p), dtype=torch.bool), valid], dim=1).long()
+        extra = {}
+        cache = _expanded_cache(kv, n) if kv is not None and p > 0 else DynamicCache()
+
+    def forward(x: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor) -> Any:
+        attention = shared_prefix_attention(_unwrap(model).config) if shared else nullcontext()
+        with attention:
+            return dec(
+                input_ids=x,
+                attention_mask=attention_mask.to(dev),
+                position_ids=positions.to(dev),
+                past_key_values=cache,
+                use_cache=True,
+                **extra,
+            )
+
+    o = forward(ids.to(dev), mask, (p + torch.arange(t1))[None].expand(n, -1))
     last = torch.tensor([len(s) - 1 for s in segs], device=o.last_hidden_state.device)
     h = o.last_hidden_state[torch.arange(n, device=last.device), last]
     cache = o.past_key_values
     next_pos = torch.tensor([len(s) for s in seqs])
     out: list[list[int]] = [[] for _ in range(n)]
     active = list(range(n))  # original row of each cache row
-    mask = mask.to(dev)
+    keys = valid if shared else mask  # (rows, key slots): which slots a new token sees
     for _step in range(max_new_tokens):
         tok = head_logits(model, h).argmax(dim=-1).cpu().tolist()
         keep = []
@@ -115,25 +137,27 @@ def _greedy_cached(
         if len(keep) < len(active):
             sel = torch.tensor(keep, dtype=torch.long)
             cache.batch_select_indices(sel)  # CPU index: valid for tensors on any device
-            mask = mask[sel.to(mask.device)]
+            keys = keys[sel]
             next_pos = next_pos[sel]
             tok = [tok[q] for q in keep]
             active = [active[q] for q in keep]
         x = torch.tensor(tok, dtype=torch.long, device=dev)[:, None]
-        mask = torch.cat(
-            [mask, torch.ones((len(active), 1), dtype=mask.dtype, device=mask.device)], dim=1
-        )
-        o = dec(
-            input_ids=x,
-            attention_mask=mask,
-            position_ids=next_pos[:, None].to(dev),
-            past_key_values=cache,
-            use_cache=True,
-        )
+        keys = torch.cat([keys, torch.ones((len(active), 1), dtype=keys.dtype)], dim=1)
+        o = forward(x, keys[:, None, None, :] if shared else keys, next_pos[:, None])
         cache = o.past_key_values
         h = o.last_hidden_state[:, -1]
         next_pos = next_pos + 1
     return out
+
+
+def _shared_prefix(model: Any) -> bool:
+    """Shared-prefix attention where the scorer uses it (CPU, no sliding window) and the
+    attention takes custom masks."""
+    return (
+        _input_device(model).type == "cpu"
+        and _sliding_window(model) is None
+        and _attn_impl(model) in ("sdpa", "eager")
+    )
 
 
 @torch.inference_mode()

@@ -23,7 +23,17 @@ import torch
 from tqdm.auto import tqdm
 
 from e2h.prompts import build_prompts, prompt_hash
-from e2h.scoring import Encoder, _accepts, _decoder, _input_device, _unwrap
+from e2h.scoring import (
+    Encoder,
+    _accepts,
+    _attn_impl,
+    _decoder,
+    _input_device,
+    _packed_forward,
+    _plan_units,
+    _unwrap,
+    encode_prompts,
+)
 
 FEATURES = "features.npy"
 MASK = "choice_mask.npy"
@@ -80,37 +90,127 @@ def extract_hidden_states(
 ) -> dict[str, Any]:
     """Write features/mask/manifest for every item (zero-shot prompt + each choice).
 
-    Sequences are batched with the tokenizer's padding side and explicit position ids;
-    the last real token is found from the attention mask, so left and right padding give
-    the same features. Returns the manifest.
+    With sdpa or eager attention the scorer's packed layout is used: one row per item, the
+    question once and every choice's tokens after it under a tree mask
+    (``e2h.scoring._packed_forward``), so each token is computed as in its own sequence and
+    nothing runs twice. Other attention implementations get one padded row per choice, with
+    explicit position ids; the last real token is found from the attention mask, so left and
+    right padding give the same features. ``batch_size`` counts (item, choice) sequences per
+    forward, as in the scorer. Returns the manifest.
     """
     if dtype not in ("float32", "float16"):
         raise ValueError("dtype must be float32 or float16")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     n_layers = _num_layers(model)
-    mid, last = probe_layers(n_layers)
+    layers = probe_layers(n_layers)
     prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
     n_items = len(prompts)
     width = max((len(p.continuations) for p in prompts), default=0)
-    d = None
+    mask = np.zeros((n_items, width), dtype=bool)
+    feats = None
+    batches = (
+        _packed_batches(model, tokenizer, prompts, batch_size, layers, n_layers)
+        if _attn_impl(model) in ("sdpa", "eager")
+        else _padded_batches(model, tokenizer, prompts, batch_size, layers, n_layers)
+    )
+    bar = tqdm(total=n_items, desc=f"hidden {prompt_id}", unit="item", disable=not progress)
+    for owners, vec, finished in batches:
+        if feats is None:
+            feats = np.lib.format.open_memmap(
+                out / FEATURES, mode="w+", dtype=dtype, shape=(n_items, width, vec.shape[1])
+            )
+            feats[:] = 0
+        for r, (i, j) in enumerate(owners):
+            feats[i, j] = vec[r]
+            mask[i, j] = True
+        bar.update(finished)
+    bar.close()
+    d = 0 if feats is None else feats.shape[2] // 2
+    if feats is None:
+        feats = np.lib.format.open_memmap(out / FEATURES, mode="w+", dtype=dtype, shape=(0, 0, 0))
+    feats.flush()
+    del feats
+    np.save(out / MASK, mask)
+    left = getattr(tokenizer, "padding_side", "left") == "left"
+    manifest = {
+        **dict(model_info or {}),
+        "prompt_id": str(prompt_id),
+        "k": 0,
+        "num_hidden_layers": n_layers,
+        "layers": list(layers),
+        "hidden_size": d,
+        "dtype": dtype,
+        "shape": [n_items, width, 2 * d],
+        "padding_side": "left" if left else "right",
+        "n_truncated": sum(p.truncated for p in prompts),
+        "item_ids": [p.item_id for p in prompts],
+        "prompt_hashes": [prompt_hash(p) for p in prompts],
+        "files": {"features": FEATURES, "mask": MASK},
+        "sha256": _hash_files(out / FEATURES, out / MASK),
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def _features(hidden: tuple, layers: tuple[int, int], n_layers: int, rows, cols) -> np.ndarray:
+    """[middle | last] hidden state at (row, col) pairs, float32, on the CPU."""
+    if len(hidden) != n_layers + 1:
+        raise RuntimeError(f"expected {n_layers + 1} hidden states, got {len(hidden)}")
+    mid, last = (hidden[i] for i in layers)
+    r = torch.as_tensor(rows, device=mid.device)
+    c = torch.as_tensor(cols, device=mid.device)
+    picked = [mid[r, c].float(), last[r.to(last.device), c.to(last.device)].float().to(mid.device)]
+    return torch.cat(picked, dim=1).cpu().numpy()
+
+
+def _packed_batches(model, tokenizer, prompts, batch_size, layers, n_layers):
+    """(owners, features, items finished) per packed forward: one row per item."""
+    encoded = encode_prompts(tokenizer, prompts)
+    for it in encoded:
+        it.prefix_len = 0
+    units = _plan_units(encoded, share_context=True)
+    units.sort(key=lambda u: -(u.shared_end + u.cost))
+    width = max((len(it.full) for it in encoded), default=1)
+    per_batch = max(1, int(batch_size) // max(1, width))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    remaining = {it.index: len(it.full) for it in encoded}
+    for start in range(0, len(units), per_batch):
+        batch = units[start : start + per_batch]
+        o, offsets = _packed_forward(
+            model, encoded, batch, None, pad_id, whole_tails=True, output_hidden_states=True
+        )
+        rows, cols, owners = [], [], []
+        for r, u in enumerate(batch):
+            for j in u.choices:  # the last token of choice j's tail
+                rows.append(r)
+                cols.append(offsets[r][j] + len(encoded[u.item].full[j]) - u.shared_end - 1)
+                owners.append((u.item, j))
+        vec = _features(o.hidden_states, layers, n_layers, rows, cols)
+        del o
+        finished = 0
+        for u in batch:
+            remaining[u.item] -= len(u.choices)
+            finished += remaining[u.item] == 0
+        yield owners, vec, finished
+
+
+def _padded_batches(model, tokenizer, prompts, batch_size, layers, n_layers):
+    """(owners, features, items finished) per forward of length-sorted padded sequences."""
     encode = Encoder(tokenizer)
     seqs: list[tuple[int, int, list[int]]] = []
     for i, p in enumerate(prompts):
         ids = encode([p.text + c for c in p.continuations])
         seqs += [(i, j, x) for j, x in enumerate(ids)]
     order = sorted(range(len(seqs)), key=lambda s: -len(seqs[s][2]))
-    mask = np.zeros((n_items, width), dtype=bool)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     left = getattr(tokenizer, "padding_side", "left") == "left"
     dev = _input_device(model)
-    feats = None
     dec = _decoder(model)
     with_pos = _accepts(dec, "position_ids")
+    remaining = {i: len(p.continuations) for i, p in enumerate(prompts)}
     bs = max(1, int(batch_size))
-    for start in tqdm(
-        range(0, len(order), bs), desc=f"hidden {prompt_id}", unit="batch", disable=not progress
-    ):
+    for start in range(0, len(order), bs):
         batch = [seqs[s] for s in order[start : start + bs]]
         t = max(len(x) for _, _, x in batch)
         ids = torch.full((len(batch), t), pad_id, dtype=torch.long)
@@ -123,55 +223,14 @@ def extract_hidden_states(
         if with_pos:
             kwargs["position_ids"] = (am.cumsum(1) - 1).clamp(min=0).to(dev)
         o = dec(**kwargs, output_hidden_states=True, use_cache=False)  # no LM head needed
-        hs = o.hidden_states
-        if len(hs) != n_layers + 1:
-            raise RuntimeError(f"expected {n_layers + 1} hidden states, got {len(hs)}")
-        idx = last_token_index(am).to(hs[mid].device)
-        rows = torch.arange(len(batch), device=hs[mid].device)
-        vec = (
-            torch.cat(
-                [
-                    hs[mid][rows, idx].float(),
-                    hs[last][rows, idx.to(hs[last].device)].float().to(hs[mid].device),
-                ],
-                dim=1,
-            )
-            .cpu()
-            .numpy()
-        )
-        if feats is None:
-            d = vec.shape[1] // 2
-            feats = np.lib.format.open_memmap(
-                out / FEATURES, mode="w+", dtype=dtype, shape=(n_items, width, 2 * d)
-            )
-            feats[:] = 0
-        for r, (i, j, _) in enumerate(batch):
-            feats[i, j] = vec[r]
-            mask[i, j] = True
-    if feats is None:
-        feats = np.lib.format.open_memmap(out / FEATURES, mode="w+", dtype=dtype, shape=(0, 0, 0))
-        d = 0
-    feats.flush()
-    del feats
-    np.save(out / MASK, mask)
-    manifest = {
-        **dict(model_info or {}),
-        "prompt_id": str(prompt_id),
-        "k": 0,
-        "num_hidden_layers": n_layers,
-        "layers": [mid, last],
-        "hidden_size": d,
-        "dtype": dtype,
-        "shape": [n_items, width, 2 * (d or 0)],
-        "padding_side": "left" if left else "right",
-        "n_truncated": sum(p.truncated for p in prompts),
-        "item_ids": [p.item_id for p in prompts],
-        "prompt_hashes": [prompt_hash(p) for p in prompts],
-        "files": {"features": FEATURES, "mask": MASK},
-        "sha256": _hash_files(out / FEATURES, out / MASK),
-    }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
-    return manifest
+        cols = last_token_index(am).tolist()
+        vec = _features(o.hidden_states, layers, n_layers, list(range(len(batch))), cols)
+        del o
+        finished = 0
+        for i, _, _ in batch:
+            remaining[i] -= 1
+            finished += remaining[i] == 0
+        yield [(i, j) for i, j, _ in batch], vec, finished
 
 
 def load_hidden_states(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from e2h.cells import CELL_FILES, CellSpec
 from e2h.io import write_parquet
 from e2h.provenance import provenance_record, write_json
 
@@ -85,28 +89,71 @@ def _first(paths: Any) -> str | None:
     return str(paths[0] if isinstance(paths, list | tuple) else paths)
 
 
-def run_prompting_job(
-    smk: Any, model_key: str, score, summary_table: pd.DataFrame, measure: str
-) -> None:
-    """The shared body of the cell rules: threads, model, scoring, summary, outputs.
+class CellJob:
+    """What one cell of a job computed: predictions, summary and its record fields."""
 
-    ``score(model, tokenizer, batch_size, max_length)`` returns the predictions frame.
+    def __init__(
+        self,
+        predictions: pd.DataFrame,
+        summary: pd.DataFrame,
+        hashed: dict[str, Any],
+        model_info: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.predictions = predictions
+        self.summary = summary
+        self.hashed = hashed
+        self.model_info = model_info
+        self.details = details
+
+
+def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJob]) -> None:
+    """Run every cell of a cell job (``params.cells``, outputs in the same order).
+
+    ``run_one(spec, params)`` computes one cell; loading the model or the hidden states once
+    for all of them is its business (a cache). Each finished cell is also kept under
+    ``params.checkpoints``/<cell>/finished with the params it was computed with: a killed
+    job, rerun, copies those back instead of recomputing them. They are removed once every
+    cell of the job is written.
     """
-    started = time.time()
     set_threads(smk.threads)
-    model, tokenizer = load_registered_model(model_key, smk.params.registry, smk.input.model)
-    entry = smk.params.registry[model_key]
-    pred = score(model, tokenizer, entry["batch_size"], entry["max_length"])
-    from e2h.cells import summarise_cell
+    cells = [dict(c) for c in smk.params.cells]
+    outputs = list(smk.output)
+    if len(outputs) != len(CELL_FILES) * len(cells):
+        raise ValueError(f"{len(outputs)} outputs for {len(cells)} cells")
+    root = Path(smk.params.checkpoints)
+    for i, params in enumerate(cells):
+        spec = CellSpec.from_dict(dict(params["spec"]))
+        pred_path, cell_path = outputs[2 * i : 2 * i + 2]
+        finished = root / spec.directory.removeprefix("results/cells/") / "finished"
+        if _restore(finished, params, pred_path, cell_path):
+            log.info("cell %d/%d %s: finished before the job stopped, reused", i + 1,
+                     len(cells), spec.directory)  # fmt: skip
+            continue
+        log.info("cell %d/%d: %s", i + 1, len(cells), spec.directory)
+        started = time.time()
+        done = run_one(spec, params)
+        write_cell(
+            done.predictions, done.summary, done.hashed, pred_path, cell_path,
+            params.get("registry") or {}, smk.input.get("model"), started, smk.config,
+            model_info=done.model_info, details=done.details,
+        )  # fmt: skip
+        finished.mkdir(parents=True, exist_ok=True)
+        for path in (pred_path, cell_path):
+            shutil.copy2(path, finished / Path(path).name)
+        write_json(finished / "params.json", params)
+    for params in cells:
+        spec = CellSpec.from_dict(dict(params["spec"]))
+        shutil.rmtree(root / spec.directory.removeprefix("results/cells/"), ignore_errors=True)
 
-    write_cell(
-        pred,
-        summarise_cell(pred, summary_table, measure),
-        dict(smk.params.spec),
-        smk.output.predictions,
-        smk.output.cell,
-        smk.params.registry,
-        smk.input.model,
-        started,
-        smk.config,
-    )
+
+def _restore(finished: Path, params: dict[str, Any], pred_path: str, cell_path: str) -> bool:
+    saved = finished / "params.json"
+    if not saved.exists():
+        return False
+    if json.loads(saved.read_text()) != json.loads(json.dumps(params, default=str)):
+        return False
+    for path in (pred_path, cell_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(finished / Path(path).name, path)
+    return True

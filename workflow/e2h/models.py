@@ -66,6 +66,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "gpus": int,  # the job-sizing fields (SLURM); never passed to jobs
     "mem_mb": int,
     "runtime": (int, str),
+    "threads": int,
 }
 
 
@@ -101,7 +102,7 @@ def _entry_problems(key: str, entry: Any) -> list[str]:
         out.append(f"models.{key}.precision: {entry['precision']!r} not in {PRECISIONS}")
     if entry.get("padding_side") not in (None, *PADDING_SIDES):
         out.append(f"models.{key}.padding_side: must be one of {PADDING_SIDES}")
-    for name in ("batch_size", "max_length"):
+    for name in ("batch_size", "max_length", "threads"):
         if name in entry and entry[name] is not None and entry[name] < 1:
             out.append(f"models.{key}.{name}: must be >= 1")
     targets = entry.get("lora_targets")

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from e2h import registry
-from e2h.cells import TRANSFER_MEASURE, CellSpec
+from e2h.cells import CELL_FILES, TRANSFER_MEASURE, CellSpec, representation_dir
 from e2h.code_deps import module_closure
 from e2h.sampling import ANY_MEASURE
 from e2h.transfer import SOURCES
@@ -41,7 +41,7 @@ RESOURCE_FILES = [
     for name in ("datasets.yaml", "methods.yaml", "measures.yaml")
 ]
 #: Registry fields that size jobs (SLURM), not what a model predicts: never in params.
-JOB_FIELDS = ("gpus", "mem_mb", "runtime")
+JOB_FIELDS = ("gpus", "mem_mb", "runtime", "threads")
 #: Prompt of the 3rd grade → college cells: MMLU's prompt of each method.
 TRANSFER_DATASET = "mmlu"
 
@@ -138,6 +138,37 @@ class Output:
 
 
 @dataclass
+class CellGroup:
+    """The cells one job runs (docs/speed.md#cell-jobs): libraries are imported and the model
+    (or the hidden states) loaded once for all of them.
+
+    With ``execution.group_cells`` a group is every cell of one (dataset, model, kind of
+    method: prompting, probe or LoRA); without it, every cell is its own group (one job per
+    cell, for clusters).
+    """
+
+    name: str  # the rule name
+    directory: str  # under results/cells/: the shared folder of its cells
+    cells: list[CellSpec] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        """prompting | probe | lora (one kind per group)."""
+        return registry.method(self.cells[0].method).kind
+
+    @property
+    def script(self) -> str:
+        return "run_cells.py" if self.kind == "prompting" else "run_trained_cells.py"
+
+    @property
+    def model(self) -> str:
+        return self.cells[0].model
+
+    def outputs(self) -> list[str]:
+        return [f"{spec.directory}/{name}" for spec in self.cells for name in CELL_FILES]
+
+
+@dataclass
 class Representation:
     """Hidden states of one (dataset, model, prompt) and the probe cells that read them."""
 
@@ -149,10 +180,6 @@ class Representation:
     @property
     def directory(self) -> str:
         return representation_dir(self.dataset, self.model, self.prompt)
-
-
-def representation_dir(dataset: str, model: str, prompt: str) -> str:
-    return f"results/representations/{dataset}/{model}/p{prompt}"
 
 
 def representation_files(dataset: str, model: str, prompt: str) -> list[str]:
@@ -187,6 +214,8 @@ class Plan:
             self._plan_grid()
             self._plan_transfer()
             self._plan_representations()
+        self.groups: dict[str, CellGroup] = {}
+        self._plan_groups()
         self.outputs: dict[str, Output] = {}
         self._plan_outputs()
 
@@ -337,6 +366,37 @@ class Plan:
         for method in self.transfer_methods():
             for source in SOURCES:
                 self._add(self.transfer_spec(method, source))
+
+    # ------------------------------------------------------------------ cell jobs
+
+    def _plan_groups(self) -> None:
+        grouped = (self.config.get("execution") or {}).get("group_cells", True)
+        for spec in self.cells.values():
+            folder = spec.directory.removeprefix("results/cells/")
+            if grouped:  # dataset/model/kind
+                kind = registry.method(spec.method).kind
+                folder = f"{spec.dataset}/{spec.model}/{kind}"
+            name = "cells_" + "".join(c if c.isalnum() else "_" for c in folder)
+            self.groups.setdefault(folder, CellGroup(name, folder)).cells.append(spec)
+
+    def group_inputs(self, group: CellGroup) -> dict[str, list[str]]:
+        """The union of its cells' inputs (tables, model or hidden states)."""
+        inputs: dict[str, list[str]] = {}
+        for spec in group.cells:
+            for key, paths in self.cell_inputs(spec).items():
+                inputs.setdefault(key, [])
+                inputs[key] += [p for p in paths if p not in inputs[key]]
+        return inputs
+
+    def group_params(self, group: CellGroup) -> dict[str, Any]:
+        """Every cell's params (what can change its predictions), in the group's order."""
+        return {"cells": [self.cell_params(spec) for spec in group.cells]}
+
+    def group_of(self, spec: CellSpec) -> CellGroup:
+        for group in self.groups.values():
+            if spec in group.cells:
+                return group
+        raise PlanError(f"{spec.directory}: in no cell job")
 
     # ------------------------------------------------------------ representations
 

@@ -9,8 +9,8 @@ log-sum-exp weights:
 1. the prefix part: the queries of ALL rows against the prefix keys, stored once (batch 1).
    The rows are folded into the query axis, so this is one large dense GEMM per layer, with
    no mask and no copy of the prefix;
-2. the new part: each row's queries against its own new keys, with the caller's (tree or
-   causal) mask; small.
+2. the own part: each row's queries against its own keys (its new tokens, and during
+   generation the tokens it cached before), with the caller's (tree or causal) mask; small.
 
 ``softmax([s1, s2]) @ [v1; v2] = (e1 @ v1 + e2 @ v2) / (l1 + l2)`` with a shared maximum, so
 the result equals full attention up to float round-off (tested against SDPA to 1e-5).
@@ -55,9 +55,10 @@ def _attention(
     g = h // kvh
     scale = scaling if scaling is not None else d**-0.5
     mask = None
-    if attention_mask is not None:  # (n, 1, t, t) over the new tokens -> additive (n,1,gt,t)
-        mask = attention_mask[:, :, -t:, -t:]
-        mask = mask[:, :, None].expand(n, mask.shape[1], g, t, t).reshape(n, -1, g * t, t)
+    s = key.shape[2]  # the row's own keys: its cached tokens (generation) and the new ones
+    if attention_mask is not None:  # (n, 1, t, s) over the own keys -> additive (n,1,gt,s)
+        mask = attention_mask[:, :, -t:, -s:]
+        mask = mask[:, :, None].expand(n, mask.shape[1], g, t, s).reshape(n, -1, g * t, s)
         if mask.dtype == torch.bool:
             mask = torch.zeros(mask.shape, dtype=query.dtype, device=query.device).masked_fill_(
                 ~mask, float("-inf")

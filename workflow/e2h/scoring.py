@@ -420,26 +420,31 @@ def _gather_score(
         out[i][j] += float(v)
 
 
-def _packed_logprobs(
+def _packed_forward(
     model: Any,
     items: Sequence[EncodedItem],
     units: Sequence[_Unit],
     kv: list[tuple[torch.Tensor, torch.Tensor]] | None,
     pad_id: int,
     shared_prefix: bool = False,
-) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    whole_tails: bool = False,
+    output_hidden_states: bool = False,
+) -> tuple[Any, list[dict[int, int]]]:
     """One forward per batch: each row packs an item's context and all its choice tails.
 
     Row layout ``[context | tail_1 | tail_2 | ...]`` with a tree-shaped 4D mask: context
     tokens attend causally to the prefix and the context; tail_j tokens attend to the prefix,
     the context and the earlier tokens of tail_j only, with position ids continuing from the
     context. Each token is therefore computed exactly as in its own full sequence, but the
-    context runs once per item and nothing is padded per choice.
+    context runs once per item and nothing is padded per choice. A tail omits its last token
+    (it predicts nothing) unless ``whole_tails`` (hidden states read at the last token).
+    Returns the decoder output and, per row, the column where each choice's tail starts.
     """
     dec = _decoder(model)
     dev = _input_device(model)
     p = units[0].prefix_len
     n = len(units)
+    cut = None if whole_tails else -1
     layouts = []  # per row: (tokens, positions, segment ids) ; segment 0 = context
     for u in units:
         f = items[u.item].full
@@ -448,7 +453,7 @@ def _packed_logprobs(
         seg = [0] * len(toks)
         offsets = {}
         for q, j in enumerate(u.choices):
-            tail = f[j][u.shared_end : -1]
+            tail = f[j][u.shared_end : cut]
             offsets[j] = len(toks)
             toks += tail
             pos += range(u.shared_end, u.shared_end + len(tail))
@@ -470,6 +475,8 @@ def _packed_logprobs(
     pad_q = seg < 0  # padding queries attend to themselves only (never NaN, never read)
     allowed_new |= pad_q[:, :, None] & torch.eye(t, dtype=torch.bool)[None]
     inputs = {"input_ids": ids.to(dev), "position_ids": pos.to(dev)}
+    if output_hidden_states:
+        inputs["output_hidden_states"] = True
     if kv is not None and p > 0 and shared_prefix:
         # the prefix stays stored once; see e2h.prefix_attention
         attention = shared_prefix_attention(_unwrap(model).config)
@@ -490,13 +497,26 @@ def _packed_logprobs(
     inputs["attention_mask"] = inputs["attention_mask"].to(dev)
     with attention:
         o = dec(**inputs)
-    del inputs
+    return o, [layout[3] for layout in layouts]
+
+
+def _packed_logprobs(
+    model: Any,
+    items: Sequence[EncodedItem],
+    units: Sequence[_Unit],
+    kv: list[tuple[torch.Tensor, torch.Tensor]] | None,
+    pad_id: int,
+    shared_prefix: bool = False,
+) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    """Continuation log-probs of a batch of units in the packed layout (``_packed_forward``)."""
+    p = units[0].prefix_len
+    o, offsets_of = _packed_forward(model, items, units, kv, pad_id, shared_prefix)
     h = o.last_hidden_state
     del o
     rows, cols, targets, owners = [], [], [], []
     for r, u in enumerate(units):
         s = u.shared_end
-        offsets = layouts[r][3]
+        offsets = offsets_of[r]
         for j in u.choices:
             f = items[u.item].full[j]
             for a in range(items[u.item].bounds[j] - 1, len(f) - 1):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -72,11 +72,19 @@ class BootstrapResult:
     n_nonfinite: int
     level: float
     samples: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: SGR only: the supervision gap Hard − Unsup, its mean and percentile interval over the
+    #: same draws (an SGR recovers something only where this interval lies above zero)
+    gap_mean: float | None = None
+    gap_ci_low: float | None = None
+    gap_ci_high: float | None = None
+    #: SGR (ratio of means) only: each arm's accuracy interval over the same draws
+    arm_ci: dict[str, tuple[float, float]] | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain fields for a table row (the draws themselves are left out)."""
         out = asdict(self)
         out.pop("samples")
+        out.pop("arm_ci")
         return out
 
     def format(self, digits: int = 2, scale: float = 1.0) -> str:
@@ -423,9 +431,14 @@ def sgr_bootstrap(
     """
     aligned = align_arms({"unsup": unsup, "easy": easy, "hard": hard})
     arrays = [aligned[k].to_numpy() for k in ("unsup", "easy", "hard")]
+    arm_ci = None
     if statistic == "ratio_of_means":
         m = _resampled_means(arrays, draws, rng, chunk_size=chunk_size)
         num, den = m[:, 1] - m[:, 0], m[:, 2] - m[:, 0]
+        arm_ci = {
+            arm: percentile_interval(m[np.isfinite(m[:, i]), i], level)
+            for i, arm in enumerate(("unsup", "easy", "hard"))
+        }
     elif statistic == "elementwise":
         d = _resampled_means(arrays, draws, rng, pairs=[(1, 0), (2, 0)], chunk_size=chunk_size)
         num, den = d[:, 0], d[:, 1]
@@ -434,7 +447,7 @@ def sgr_bootstrap(
     samples = gap_ratio(num, den)  # a zero denominator gives NaN, dropped and counted
     acc_u, acc_e, acc_h = (boot_averaged_accuracy(a) for a in arrays)
     estimate = gap_ratio(np.float64(acc_e - acc_u), np.float64(acc_h - acc_u))
-    return _summarise(
+    result = _summarise(
         samples,
         statistic=f"sgr_{statistic}",
         estimate=float(estimate) if np.isfinite(estimate) else math.nan,
@@ -443,6 +456,10 @@ def sgr_bootstrap(
         with_p=True,
         keep_samples=keep_samples,
     )
+    gaps = den[np.isfinite(den)]
+    low, high = percentile_interval(gaps, level)
+    mean = float(gaps.mean()) if gaps.size else math.nan
+    return replace(result, gap_mean=mean, gap_ci_low=low, gap_ci_high=high, arm_ci=arm_ci)
 
 
 def diff_bootstrap(

@@ -11,7 +11,6 @@ fields), so every figure reads them the same way.
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -220,8 +219,3 @@ def _evaluate(
         max_new_tokens=spec.max_new_tokens, batch_size=batch_size, max_length=max_len,
         model_key=spec.model, seed=spec.seed, stop=None,
     )  # fmt: skip
-
-
-def clear_checkpoints(checkpoint_root: str | Path) -> None:
-    """Remove a finished cell's checkpoints (its outputs hold everything that matters)."""
-    shutil.rmtree(checkpoint_root, ignore_errors=True)

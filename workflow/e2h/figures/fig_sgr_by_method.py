@@ -120,9 +120,12 @@ def build(
                     "unsup": acc["unsup"],
                     "easy": acc["easy"],
                     "hard": acc["hard"],
+                    **_arm_intervals(res),
                     "sgr": res.estimate if positive else np.nan,
                     "supervision_gap": gap,
                     "gap_positive": positive,
+                    "gap_ci_low": res.gap_ci_low,
+                    "gap_ci_high": res.gap_ci_high,
                     "sgr_bootstrap_mean": res.mean,
                     "ci_low": res.ci_low,
                     "ci_high": res.ci_high,
@@ -134,6 +137,14 @@ def build(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _arm_intervals(res: stats.BootstrapResult) -> dict[str, float]:
+    """Each arm's accuracy interval (fractions) over the SGR's own draws."""
+    out = {}
+    for arm, (low, high) in (res.arm_ci or {}).items():
+        out[f"{arm}_ci_low"], out[f"{arm}_ci_high"] = low, high
+    return out
 
 
 def table(data: pd.DataFrame) -> pd.DataFrame:

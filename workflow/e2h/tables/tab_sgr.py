@@ -45,6 +45,13 @@ def build(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
                     "sgr_plugin": res.estimate if positive else np.nan,
                     "supervision_gap": gap,
                     "gap_positive": positive,
+                    "gap_ci_low": res.gap_ci_low,
+                    "gap_ci_high": res.gap_ci_high,
+                    **{
+                        f"{arm}_{bound}": value
+                        for arm, ci in (res.arm_ci or {}).items()
+                        for bound, value in zip(("ci_low", "ci_high"), ci, strict=True)
+                    },
                     "ci_low": res.ci_low,
                     "ci_high": res.ci_high,
                     "half_width": res.half_width,

@@ -1,0 +1,90 @@
+"""Cell jobs of trained methods: every linear-probe or LoRA cell of the job's group
+(e2h.plan.CellGroup), of the grid or of 3rd grade -> college (each spec says which).
+
+The same keyed splits as the prompting cells (``e2h.cells.splits`` or
+``e2h.transfer.transfer_cell``). Probes read the cached hidden states given as inputs (each
+folder loaded once per job); LoRA loads the model once per job, and its optimiser checkpoints
+live under ``params.checkpoints`` until the job's outputs are written, so a killed job
+resumes.
+"""
+
+from pathlib import Path
+
+from e2h import registry
+from e2h.cells import CellSpec, representation_dir, splits, summarise_cell
+from e2h.jobs import CellJob, load_registered_model, read_tables, run_cell_group
+from e2h.logs import run_with_log
+from e2h.sampling import ANY_MEASURE
+from e2h.trained import Representations, lora_predictions, probe_predictions
+from e2h.transfer import SOURCES, transfer_cell
+
+#: Cell-record fields of the extracted model that a probe inherits from its features.
+MODEL_FIELDS = ("model_key", "hub_id", "revision", "precision", "source", "path", "gguf")
+
+
+def main(smk) -> None:
+    tables = read_tables(smk.input.tables)
+    cache: dict = {}
+
+    def representations(dataset: str, spec: CellSpec) -> Representations:
+        directory = representation_dir(dataset, spec.model, spec.prompt)
+        if directory not in cache:
+            cache[directory] = Representations(directory, tables[dataset])
+        return cache[directory]
+
+    def model(spec: CellSpec, params: dict) -> tuple:
+        if spec.model not in cache:
+            cache[spec.model] = load_registered_model(
+                spec.model, params["registry"], smk.input.get("model")
+            )
+        return cache[spec.model]
+
+    def run_one(spec: CellSpec, params: dict) -> CellJob:
+        test_table = tables[spec.dataset]
+        if spec.is_transfer:
+            resample_splits, train_table = transfer_cell(spec, tables)
+            measure, train_dataset = ANY_MEASURE, SOURCES[spec.train][0]
+        else:
+            resample_splits, train_table = splits(test_table, spec), test_table
+            measure, train_dataset = spec.measure, spec.dataset
+        settings = dict(params["trained"])
+        kind = registry.method(spec.method).kind
+        model_info = None
+        if kind == "probe":
+            train_reps = representations(train_dataset, spec)
+            test_reps = representations(spec.dataset, spec)
+            pred, fits = probe_predictions(train_reps, test_reps, resample_splits, spec, settings)
+            details = {
+                "training": fits,
+                "representations": {
+                    "train": train_reps.manifest["sha256"],
+                    "test": test_reps.manifest["sha256"],
+                },
+            }
+            # the weights that produced the features, as recorded when they were extracted
+            model_info = {k: v for k, v in train_reps.manifest.items() if k in MODEL_FIELDS}
+        else:
+            from e2h.lora import LoraSettings
+
+            if not settings["targets"]:
+                raise ValueError(f"model {spec.model}: the registry entry has no lora_targets")
+            base, tokenizer = model(spec, params)
+            entry = params["registry"][spec.model]
+            # how often to checkpoint changes no prediction, so it is read here, not hashed
+            every = smk.config["experiments"]["trained"]["lora"]["checkpoint_every"]
+            pred, logs = lora_predictions(
+                base, tokenizer, train_table, test_table, resample_splits, spec,
+                settings["targets"],
+                LoraSettings.from_config({**settings["lora"], "checkpoint_every": every}),
+                entry["batch_size"], entry["max_length"],
+                Path(smk.params.checkpoints) / spec.directory.removeprefix("results/cells/"),
+            )  # fmt: skip
+            details = {"training": logs}
+        summary = summarise_cell(pred, test_table, measure)
+        return CellJob(pred, summary, {**spec.as_dict(), kind: settings}, model_info, details)
+
+    run_cell_group(smk, run_one)
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    run_with_log(snakemake, main)  # noqa: F821
