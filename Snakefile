@@ -16,6 +16,9 @@ os.environ.update(
         [_PACKAGE_DIR, *filter(None, [os.environ.get("PYTHONPATH")])]
     )
 )
+# Bit-identical floats on CPU in every job (docs/scoring.md#determinism); importing e2h sets
+# them for this process.
+import e2h
 
 
 configfile: "config.yaml"

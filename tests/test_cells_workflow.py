@@ -235,21 +235,38 @@ def test_editing_the_statistics_reruns_every_statistic_and_no_cell(finished_run)
 
 
 def test_editing_the_scorer_reruns_the_cells_that_score(finished_run):
+    from e2h.config import validated
+    from e2h.plan import Plan
+
     repo, work, cfg = finished_run
     rules = _plan_after_edit(repo, work, cfg, "workflow/e2h/scoring.py")
-    cells = list((work / "results/cells").rglob("cell.json"))
-    prompting = [c for c in cells if "/zs" in str(c) or "/icl" in str(c)]
-    assert rules["run_cell"] == len(prompting)
-    assert rules["run_trained_cell"] == len(cells) - len(prompting)  # LoRA scores; probes
-    assert rules["extract_hidden_states"] == 3  # read features scored by the model
+    plan = Plan(validated(yaml.safe_load(cfg.read_text())))
+    # every cell job: prompting and LoRA cells score; probes read features the model scored
+    assert {r for r in rules if r.startswith("cells_")} == {g.name for g in plan.groups.values()}
+    assert all(rules[g.name] == 1 for g in plan.groups.values())
+    assert rules["extract_hidden_states"] == 3
     assert not {"prepare_dataset", "annotate_human_hardness", "convert_model"} & set(rules)
+
+
+def test_cells_run_in_one_job_per_dataset_model_and_kind(finished_run):
+    """The default groups cells (libraries and model loaded once per job); each job's log
+    and benchmark record every cell it ran."""
+    _, work, _ = finished_run
+    logs = sorted((work / "results/logs/cells").rglob("*.log"))
+    assert {p.relative_to(work / "results/logs/cells").parent.as_posix() for p in logs} == {
+        f"{d}/tiny" for d in ("arc", "mmlu", "strategyqa", "gsm8k")
+    }
+    icl = (work / "results/logs/cells/arc/tiny/prompting.log").read_text()
+    assert icl.count("loading model tiny") == 1 and "cell 5/" in icl
+    assert (work / "results/benchmarks/cells/arc/tiny/lora.tsv").exists()
+    assert not list((work / "results/checkpoints").rglob("*"))  # cleared after each job
 
 
 def test_job_sizes_rerun_nothing_and_prediction_settings_rerun_their_cells(finished_run, tmp_path):
     repo, work, cfg = finished_run
     config = yaml.safe_load(cfg.read_text())
     sized = copy.deepcopy(config)
-    sized["models"]["tiny"].update(gpus=0, mem_mb=123456, runtime=999)
+    sized["models"]["tiny"].update(gpus=0, mem_mb=123456, runtime=999, threads=2)
     (tmp_path / "sized.yaml").write_text(yaml.safe_dump(sized))
     assert _planned_rules(work, repo, tmp_path / "sized.yaml") == {}
     # a larger trained n reserves more items per level: the shared zero-shot cells' test

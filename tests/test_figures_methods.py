@@ -419,3 +419,29 @@ def test_sgr_without_a_positive_gap_recovers_nothing(sgr_setup) -> None:
     assert sgr_mod.table(data)["SGR Estimate"].iloc[0].endswith("[no gap: Hard ≤ Unsup]")
     fig = sgr_mod.draw(data, sgr_mod.TITLE)
     assert "no gap" in {t.get_text() for t in fig.axes[0].texts}
+
+
+def test_acc_vs_test_hardness_reports_easy_and_hard_levels():
+    """Besides one bar per hardness value, each panel states the accuracy of the measure's
+    easy and hard test levels with t-intervals (the signal the figure is about)."""
+    from e2h.figures.fig_acc_vs_test_hardness import build, draw
+
+    ids = [f"q{i}" for i in range(12)]
+    grade = [3, 3, 4, 4, 5, 5, 8, 8, 8, 9, 9, 9]
+    table = pd.DataFrame(
+        {
+            "id": ids,
+            "human_grade": grade,
+            "human_grade_level": ["easy"] * 6 + ["hard"] * 6,
+        }
+    )
+    correct = [1, 1, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0]
+    pred = pd.DataFrame({"id": ids * 2, "correct": correct * 2, "resample": [0] * 12 + [1] * 12})
+    spec = {"model": "m", "dataset": "arc", "measure": "human_grade", "title": "ARC Grade"}
+    data = build([(spec, pred, table)])
+    levels = data[data["scope"] == "level"].set_index("value")
+    assert levels.loc["easy", "accuracy"] == pytest.approx(500 / 6)
+    assert levels.loc["hard", "accuracy"] == pytest.approx(100 / 6)
+    assert (levels["n_items"] == 6).all() and (levels["ci_low"] < levels["accuracy"]).all()
+    assert list(data.loc[data["scope"] == "value", "value"]) == ["3", "4", "5", "8", "9"]
+    draw(data, "title")

@@ -250,3 +250,29 @@ def test_prompt_overrides_come_from_config_and_are_checked(default):
         cfg["datasets"]["arc"]["prompts"] = bad
         with pytest.raises(ValueError, match=message):
             plan_of(cfg)
+
+
+def test_cell_jobs_group_cells_by_dataset_model_and_kind(default, paper):
+    """One job per (dataset, model, kind) by default; one per cell at paper scale. Every
+    planned cell is in exactly one job, and a job's inputs cover its cells' inputs."""
+    kinds = {(g.directory, g.kind) for g in default.groups.values()}
+    assert kinds == {
+        (f"{d}/smollm2-135m/{k}", k)
+        for d in ("arc", "mmlu", "strategyqa", "gsm8k")
+        for k in ("prompting", "probe", "lora")
+        if not (d == "gsm8k" and k == "probe")
+    }
+    for plan in (default, paper):
+        cells = [s for g in plan.groups.values() for s in g.cells]
+        assert sorted(c.directory for c in cells) == sorted(plan.cells)
+        for group in plan.groups.values():
+            inputs = plan.group_inputs(group)
+            for spec in group.cells:
+                for key, paths in plan.cell_inputs(spec).items():
+                    assert set(paths) <= set(inputs[key])
+            assert len(group.outputs()) == 2 * len(group.cells)
+    assert all(len(g.cells) == 1 for g in paper.groups.values())
+    assert len(paper.groups) == len(paper.cells)
+    mmlu_icl = default.groups["mmlu/smollm2-135m/prompting"]
+    assert any(s.is_transfer for s in mmlu_icl.cells)  # 3rd grade → college reads ARC too
+    assert "results/hardness/arc/human.parquet" in default.group_inputs(mmlu_icl)["tables"]

@@ -15,7 +15,10 @@ def summarise(root: Path) -> pd.DataFrame:
     rows = []
     for path in root.rglob("*.tsv"):
         frame = pd.read_csv(path, sep="\t")
-        rule = path.relative_to(root).parts[0].removesuffix(".tsv")
+        parts = path.relative_to(root).parts
+        rule = parts[0].removesuffix(".tsv")
+        if rule == "cells":  # cell jobs: results/benchmarks/cells/{dataset}/{model}/{kind}.tsv
+            rule = "cells_" + "_".join(parts[1:-1] + (path.stem,))
         rows.append({"rule": rule, "s": frame["s"].iloc[0], "max_rss_mb": frame["max_rss"].iloc[0]})
     if not rows:
         raise SystemExit(f"no benchmark files under {root}")

@@ -2,7 +2,9 @@
 
 Cells: train = All, every resample. Per item, acc_mean = mean over the resamples in which it was
 tested, joined by id with the measure's value; bars per value with 95 % t-intervals
-(docs/statistics.md#grid-bootstrap). Steps are capped at 8; GSM8k shows lines − 1 with 7+ pooled.
+(docs/statistics.md#grid-bootstrap). Each panel also states the accuracy on the measure's easy
+and hard test levels with their intervals (rows with ``scope`` "level" in the CSV). Steps are
+capped at 8; GSM8k shows lines − 1 with 7+ pooled.
 """
 
 from __future__ import annotations
@@ -44,14 +46,21 @@ def build(panels: list[tuple[dict, pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame
         joined = table.set_index("id")[[measure]].join(per_item, how="inner").dropna()
         joined["x"] = display_values(dataset, measure, joined[measure])
         order = sorted(joined["x"].unique(), key=_sort_key)
-        for x in order:
-            values = joined.loc[joined["x"] == x, "acc_mean"].to_numpy() * 100
+        groups = [("value", x, joined["x"] == x) for x in order]
+        # the easy and hard test levels of the measure (its cutoffs), shown in the panel
+        level = table.set_index("id")[f"{measure}_level"].reindex(joined.index)
+        groups += [("level", lv, level == lv) for lv in ("easy", "hard")]
+        for scope, x, selected in groups:
+            values = joined.loc[selected, "acc_mean"].to_numpy() * 100
+            if not len(values):
+                continue
             ti = stats.t_interval(values)
             rows.append(
                 {
                     "panel": panel["title"],
                     "dataset": dataset,
                     "measure": measure,
+                    "scope": scope,
                     "value": x,
                     "accuracy": ti.mean,
                     "ci_low": ti.low,
@@ -61,6 +70,14 @@ def build(panels: list[tuple[dict, pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _level_note(d: pd.DataFrame) -> str:
+    """ "easy 52 [45, 59] vs hard 38 [31, 45] %": the test levels' accuracies and intervals."""
+    parts = []
+    for _, r in d.iterrows():
+        parts.append(f"{r['value']} {r['accuracy']:.0f} [{r['ci_low']:.0f}, {r['ci_high']:.0f}]")
+    return " vs ".join(parts) + " %" if parts else ""
 
 
 def _sort_key(x: str) -> tuple[int, float | str]:
@@ -74,6 +91,8 @@ def _sort_key(x: str) -> tuple[int, float | str]:
 
 
 def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
+    levels = data[data["scope"] == "level"]
+    data = data[data["scope"] == "value"]
     panels = list(dict.fromkeys(data["panel"]))
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(
@@ -94,6 +113,9 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
         chance_line(ax, d["dataset"].iloc[0])
         ax.set_xticks(x, d["value"], fontsize=8)
         ax.set_title(panel, fontsize=10)
+        note = _level_note(levels[levels["panel"] == panel])
+        if note:
+            ax.text(0.02, 0.97, note, transform=ax.transAxes, fontsize=7, va="top")
         ax.set_ylabel("Accuracy (%)")
         ax.set_xlabel("Test Data Hardness")
     for ax in axes.flat[len(panels) :]:

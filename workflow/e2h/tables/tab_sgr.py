@@ -24,9 +24,8 @@ def build(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
                 "bootstrap", "tab-sgr", panel.dataset, panel.measure, level, base_seed=base_seed
             )
             res = stats.sgr_bootstrap(mats["unsup"], mats["easy"], mats["hard"], draws, gen)
-            gap = stats.boot_averaged_accuracy(mats["hard"]) - stats.boot_averaged_accuracy(
-                mats["unsup"]
-            )
+            acc = {arm: stats.boot_averaged_accuracy(mats[arm]) for arm in mats}
+            gap = acc["hard"] - acc["unsup"]
             positive = bool(np.isfinite(gap) and gap >= stats.ZERO_GAP)
             estimate = stats.format_estimate(res.mean, res.half_width, res.p_value)
             rows.append(
@@ -43,6 +42,9 @@ def build(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
                     "test_level": level,
                     "sgr_bootstrap_mean": res.mean,
                     "sgr_plugin": res.estimate if positive else np.nan,
+                    "unsup": acc["unsup"],
+                    "easy": acc["easy"],
+                    "hard": acc["hard"],
                     "supervision_gap": gap,
                     "gap_positive": positive,
                     "gap_ci_low": res.gap_ci_low,
