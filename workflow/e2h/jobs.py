@@ -144,7 +144,12 @@ def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJ
         write_json(finished / "params.json", params)
     for params in cells:
         spec = CellSpec.from_dict(dict(params["spec"]))
-        shutil.rmtree(root / spec.directory.removeprefix("results/cells/"), ignore_errors=True)
+        folder = root / spec.directory.removeprefix("results/cells/")
+        shutil.rmtree(folder, ignore_errors=True)
+        for parent in folder.parents:  # and the folders it leaves empty, up to the root
+            if parent == root.parent or not parent.is_dir() or any(parent.iterdir()):
+                break
+            parent.rmdir()
 
 
 def _restore(finished: Path, params: dict[str, Any], pred_path: str, cell_path: str) -> bool:
