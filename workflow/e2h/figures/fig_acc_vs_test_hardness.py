@@ -76,8 +76,11 @@ def _level_note(d: pd.DataFrame) -> str:
     """ "easy 52 [45, 59] vs hard 38 [31, 45] %": the test levels' accuracies and intervals."""
     parts = []
     for _, r in d.iterrows():
-        parts.append(f"{r['value']} {r['accuracy']:.0f} [{r['ci_low']:.0f}, {r['ci_high']:.0f}]")
-    return " vs ".join(parts) + " %" if parts else ""
+        text = f"{r['value']} {r['accuracy']:.0f} %"
+        if r["n_items"] > 1:  # bounds clipped to [0, 100] as drawn; the CSV keeps them raw
+            text += f" [{max(r['ci_low'], 0):.0f}, {min(r['ci_high'], 100):.0f}]"
+        parts.append(f"{text} (n={int(r['n_items'])})")
+    return " vs ".join(parts)
 
 
 def _sort_key(x: str) -> tuple[int, float | str]:
@@ -96,7 +99,7 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
     panels = list(dict.fromkeys(data["panel"]))
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4.4 * ncols, 2.8 * nrows), squeeze=False, layout="constrained"
+        nrows, ncols, figsize=(4.4 * ncols, 3.0 * nrows), squeeze=False, layout="constrained"
     )
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = data[data["panel"] == panel]
@@ -112,10 +115,10 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
         ax.set_ylim(0, min(105, max(10, math.ceil((top + 5) / 5) * 5)))
         chance_line(ax, d["dataset"].iloc[0])
         ax.set_xticks(x, d["value"], fontsize=8)
-        ax.set_title(panel, fontsize=10)
         note = _level_note(levels[levels["panel"] == panel])
-        if note:
-            ax.text(0.02, 0.97, note, transform=ax.transAxes, fontsize=7, va="top")
+        ax.set_title(panel, fontsize=10, loc="center", pad=14 if note else 6)
+        if note:  # under the title, above the bars: never on top of a bar
+            ax.text(0.5, 1.01, note, transform=ax.transAxes, fontsize=7, ha="center", va="bottom")
         ax.set_ylabel("Accuracy (%)")
         ax.set_xlabel("Test Data Hardness")
     for ax in axes.flat[len(panels) :]:

@@ -195,7 +195,8 @@ def y_limits(data: pd.DataFrame, error_bars: bool = False) -> tuple[float, float
     values = values[np.isfinite(values)]
     low = min(0.0, float(values.min()) if values.size else 0.0)
     high = max(1.0, float(values.max()) if values.size else 1.0)
-    pad = 0.12 * (high - low)
+    # two-line labels ("1.67" over "gap n.s.") need about twice the room of one line
+    pad = (0.24 if any(_gap_unclear(data)) else 0.12) * (high - low)
     return (low - pad if low < 0 else 0.0), high + pad
 
 
@@ -203,9 +204,12 @@ def sgr_bars(ax, frame: pd.DataFrame, ylim: tuple[float, float], error_bars: boo
     """Bars of ``frame['sgr']`` by method with 2-decimal labels; NaN gets "NA" and no bar."""
     x = np.arange(len(frame))
     values = frame["sgr"].to_numpy(dtype=float)
-    finite = np.isfinite(values)
     colours = [METHOD_COLOURS.get(m, OTHER_COLOUR) for m in frame["method"]]
-    ax.bar(x[finite], values[finite], color=[c for c, f in zip(colours, finite, strict=True) if f])
+    unclear = _gap_unclear(frame)
+    for xi, value, colour, vague in zip(x, values, colours, unclear, strict=True):
+        if math.isfinite(value):  # a gap whose interval contains 0: hatched and faint
+            ax.bar(xi, value, color=colour, alpha=0.35 if vague else 1.0,
+                   hatch="//" if vague else None, edgecolor=colour)  # fmt: skip
     if error_bars:
         low = frame["ci_low"].to_numpy(dtype=float)
         high = frame["ci_high"].to_numpy(dtype=float)
@@ -225,18 +229,36 @@ def sgr_bars(ax, frame: pd.DataFrame, ylim: tuple[float, float], error_bars: boo
         top = np.fmax(top, frame["ci_high"].to_numpy(dtype=float))
         bottom = np.fmin(bottom, frame["ci_low"].to_numpy(dtype=float))
     positive = frame["gap_positive"] if "gap_positive" in frame else [True] * len(frame)
-    for xi, value, hi, lo, gap in zip(x, values, top, bottom, positive, strict=True):
+    for xi, value, hi, lo, gap, vague in zip(
+        x, values, top, bottom, positive, unclear, strict=True
+    ):
         if not gap:  # Hard ≤ Unsup: nothing to recover (docs/statistics.md#sgr-not-positive)
             ax.text(xi, step, "no gap", ha="center", va="bottom", fontsize=8)
         elif not math.isfinite(value):
             ax.text(xi, step, "NA", ha="center", va="bottom", fontsize=8)
         elif value >= 0:
-            ax.text(xi, hi + step, f"{value:.2f}", ha="center", va="bottom", fontsize=8)
+            ax.text(xi, hi + step, _label(value, vague), ha="center", va="bottom", fontsize=8)
         else:
-            ax.text(xi, lo - step, f"{value:.2f}", ha="center", va="top", fontsize=8)
+            ax.text(xi, lo - step, _label(value, vague), ha="center", va="top", fontsize=8)
     ax.set_xticks(x, frame["method"], fontsize=8)
     ax.set_xlim(-0.6, max(len(frame), 1) - 0.4)
     ax.set_ylim(*ylim)
+
+
+def _gap_unclear(frame: pd.DataFrame) -> list[bool]:
+    """Rows whose supervision gap interval contains 0 (docs/statistics.md#signal)."""
+    if "gap_ci_low" not in frame:
+        return [False] * len(frame)
+    low = frame["gap_ci_low"].to_numpy(dtype=float)
+    return list(~(low > 0))
+
+
+def _label(value: float, vague: bool) -> str:
+    return f"{value:.2f}" + ("\ngap n.s." if vague else "")
+
+
+#: Under every SGR figure: what a hatched bar means.
+GAP_NOTE = "hatched: the gap Hard − Unsup is not significant (its 95 % interval contains 0)"
 
 
 def draw(data: pd.DataFrame, title: str, error_bars: bool = False, ncols: int = 3) -> plt.Figure:
@@ -260,4 +282,6 @@ def draw(data: pd.DataFrame, title: str, error_bars: bool = False, ncols: int = 
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     fig.suptitle(title)
+    if any(_gap_unclear(data)):
+        fig.supxlabel(GAP_NOTE, fontsize=8)
     return fig
