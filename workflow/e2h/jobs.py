@@ -35,7 +35,10 @@ def load_registered_model(key: str, registry: dict[str, Any], model_input: Any) 
     """The model of ``key`` (its registry entry holds only what changes predictions)."""
     from e2h.models import load_model
 
-    return load_model(key, registry, converted_dir=_first(model_input))
+    started = time.perf_counter()
+    loaded = load_model(key, registry, converted_dir=_first(model_input))
+    log.info("model %s loaded in %.1f s", key, time.perf_counter() - started)
+    return loaded
 
 
 def write_cell(
@@ -117,6 +120,8 @@ def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJ
     cell of the job is written.
     """
     set_threads(smk.threads)
+    log.info("job start-up: %.1f s from interpreter start to the first cell (imports, tables)",
+             time.time() - _process_start())  # fmt: skip
     cells = [dict(c) for c in smk.params.cells]
     outputs = list(smk.output)
     if len(outputs) != len(CELL_FILES) * len(cells):
@@ -133,6 +138,8 @@ def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJ
         log.info("cell %d/%d: %s", i + 1, len(cells), spec.directory)
         started = time.time()
         done = run_one(spec, params)
+        log.info("cell %d/%d computed in %.1f s (model load included on first use)", i + 1,
+                 len(cells), time.time() - started)  # fmt: skip
         write_cell(
             done.predictions, done.summary, done.hashed, pred_path, cell_path,
             params.get("registry") or {}, smk.input.get("model"), started, smk.config,
@@ -150,6 +157,13 @@ def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJ
             if parent == root.parent or not parent.is_dir() or any(parent.iterdir()):
                 break
             parent.rmdir()
+
+
+def _process_start() -> float:
+    """When this process started (its interpreter start-up counts as job time)."""
+    import psutil
+
+    return psutil.Process().create_time()
 
 
 def _restore(finished: Path, params: dict[str, Any], pred_path: str, cell_path: str) -> bool:
