@@ -7,6 +7,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,22 +93,55 @@ def _first(paths: Any) -> str | None:
     return str(paths[0] if isinstance(paths, list | tuple) else paths)
 
 
+@dataclass
 class CellJob:
     """What one cell of a job computed: predictions, summary and its record fields."""
 
-    def __init__(
-        self,
-        predictions: pd.DataFrame,
-        summary: pd.DataFrame,
-        hashed: dict[str, Any],
-        model_info: dict[str, Any] | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        self.predictions = predictions
-        self.summary = summary
-        self.hashed = hashed
-        self.model_info = model_info
-        self.details = details
+    predictions: pd.DataFrame
+    summary: pd.DataFrame
+    hashed: dict[str, Any]
+    model_info: dict[str, Any] | None = None
+    details: dict[str, Any] | None = None
+
+
+@dataclass
+class CellData:
+    """A cell's resample splits and the tables they index (grid or 3rd grade -> college)."""
+
+    splits: list[Any]
+    train_table: pd.DataFrame
+    test_table: pd.DataFrame
+    measure: str  # the test levels its summary reports
+    train_dataset: str
+
+
+def cell_data(spec: CellSpec, tables: dict[str, pd.DataFrame]) -> CellData:
+    """The keyed splits of a grid cell (``e2h.cells.splits``) or of a 3rd grade -> college
+    cell (``e2h.transfer.transfer_cell``)."""
+    from e2h.cells import splits
+    from e2h.sampling import ANY_MEASURE
+    from e2h.transfer import SOURCES, transfer_cell
+
+    test_table = tables[spec.dataset]
+    if spec.is_transfer:
+        resample_splits, train_table = transfer_cell(spec, tables)
+        source = SOURCES[spec.train]
+        train_dataset = source[0] if source else spec.dataset
+        return CellData(resample_splits, train_table, test_table, ANY_MEASURE, train_dataset)
+    return CellData(splits(test_table, spec), test_table, test_table, spec.measure, spec.dataset)
+
+
+class ModelCache:
+    """Each registered model loaded once per job, on first use."""
+
+    def __init__(self, model_input: Any) -> None:
+        self.model_input = model_input
+        self.loaded: dict[str, tuple] = {}
+
+    def __call__(self, key: str, registry: dict[str, Any]) -> tuple:
+        if key not in self.loaded:
+            self.loaded[key] = load_registered_model(key, registry, self.model_input)
+        return self.loaded[key]
 
 
 def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJob]) -> None:
@@ -127,10 +161,11 @@ def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJ
     if len(outputs) != len(CELL_FILES) * len(cells):
         raise ValueError(f"{len(outputs)} outputs for {len(cells)} cells")
     root = Path(smk.params.checkpoints)
-    for i, params in enumerate(cells):
-        spec = CellSpec.from_dict(dict(params["spec"]))
+    specs = [CellSpec.from_dict(dict(params["spec"])) for params in cells]
+    folders = [root / spec.directory.removeprefix("results/cells/") for spec in specs]
+    for i, (spec, params, folder) in enumerate(zip(specs, cells, folders, strict=True)):
         pred_path, cell_path = outputs[2 * i : 2 * i + 2]
-        finished = root / spec.directory.removeprefix("results/cells/") / "finished"
+        finished = folder / "finished"
         if _restore(finished, params, pred_path, cell_path):
             log.info("cell %d/%d %s: finished before the job stopped, reused", i + 1,
                      len(cells), spec.directory)  # fmt: skip
@@ -149,9 +184,7 @@ def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJ
         for path in (pred_path, cell_path):
             shutil.copy2(path, finished / Path(path).name)
         write_json(finished / "params.json", params)
-    for params in cells:
-        spec = CellSpec.from_dict(dict(params["spec"]))
-        folder = root / spec.directory.removeprefix("results/cells/")
+    for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
         for parent in folder.parents:  # and the folders it leaves empty, up to the root
             if parent == root.parent or not parent.is_dir() or any(parent.iterdir()):

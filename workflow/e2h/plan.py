@@ -392,12 +392,6 @@ class Plan:
         """Every cell's params (what can change its predictions), in the group's order."""
         return {"cells": [self.cell_params(spec) for spec in group.cells]}
 
-    def group_of(self, spec: CellSpec) -> CellGroup:
-        for group in self.groups.values():
-            if spec in group.cells:
-                return group
-        raise PlanError(f"{spec.directory}: in no cell job")
-
     # ------------------------------------------------------------ representations
 
     def _plan_representations(self) -> None:

@@ -13,24 +13,10 @@ from typing import Any
 import pandas as pd
 
 from e2h import registry
-from e2h.cells import CellSpec, cell_predictions, ids_hash, splits
+from e2h.cells import CellSpec, cell_predictions, ids_hash
 from e2h.sampling import Split
 
 log = logging.getLogger(__name__)
-
-
-def run_cell(
-    table: pd.DataFrame,
-    spec: CellSpec,
-    model: Any,
-    tokenizer: Any,
-    batch_size: int,
-    max_length: int,
-) -> pd.DataFrame:
-    """Predictions of every resample of one prompting cell (zero-shot, ICL, ICL-CoT)."""
-    return score_splits(
-        table, table, splits(table, spec), spec, model, tokenizer, batch_size, max_length
-    )
 
 
 def score_splits(

@@ -11,12 +11,10 @@ resumes.
 from pathlib import Path
 
 from e2h import registry
-from e2h.cells import CellSpec, representation_dir, splits, summarise_cell
-from e2h.jobs import CellJob, load_registered_model, read_tables, run_cell_group
+from e2h.cells import CellSpec, representation_dir, summarise_cell
+from e2h.jobs import CellJob, ModelCache, cell_data, read_tables, run_cell_group
 from e2h.logs import run_with_log
-from e2h.sampling import ANY_MEASURE
 from e2h.trained import Representations, lora_predictions, probe_predictions
-from e2h.transfer import SOURCES, transfer_cell
 
 #: Cell-record fields of the extracted model that a probe inherits from its features.
 MODEL_FIELDS = ("model_key", "hub_id", "revision", "precision", "source", "path", "gguf")
@@ -24,34 +22,23 @@ MODEL_FIELDS = ("model_key", "hub_id", "revision", "precision", "source", "path"
 
 def main(smk) -> None:
     tables = read_tables(smk.input.tables)
-    cache: dict = {}
+    models = ModelCache(smk.input.get("model"))
+    features: dict[str, Representations] = {}
 
     def representations(dataset: str, spec: CellSpec) -> Representations:
         directory = representation_dir(dataset, spec.model, spec.prompt)
-        if directory not in cache:
-            cache[directory] = Representations(directory, tables[dataset])
-        return cache[directory]
-
-    def model(spec: CellSpec, params: dict) -> tuple:
-        if spec.model not in cache:
-            cache[spec.model] = load_registered_model(
-                spec.model, params["registry"], smk.input.get("model")
-            )
-        return cache[spec.model]
+        if directory not in features:
+            features[directory] = Representations(directory, tables[dataset])
+        return features[directory]
 
     def run_one(spec: CellSpec, params: dict) -> CellJob:
-        test_table = tables[spec.dataset]
-        if spec.is_transfer:
-            resample_splits, train_table = transfer_cell(spec, tables)
-            measure, train_dataset = ANY_MEASURE, SOURCES[spec.train][0]
-        else:
-            resample_splits, train_table = splits(test_table, spec), test_table
-            measure, train_dataset = spec.measure, spec.dataset
+        data = cell_data(spec, tables)
+        resample_splits, train_table, test_table = data.splits, data.train_table, data.test_table
         settings = dict(params["trained"])
         kind = registry.method(spec.method).kind
         model_info = None
         if kind == "probe":
-            train_reps = representations(train_dataset, spec)
+            train_reps = representations(data.train_dataset, spec)
             test_reps = representations(spec.dataset, spec)
             pred, fits = probe_predictions(train_reps, test_reps, resample_splits, spec, settings)
             details = {
@@ -68,7 +55,7 @@ def main(smk) -> None:
 
             if not settings["targets"]:
                 raise ValueError(f"model {spec.model}: the registry entry has no lora_targets")
-            base, tokenizer = model(spec, params)
+            base, tokenizer = models(spec.model, params["registry"])
             entry = params["registry"][spec.model]
             # how often to checkpoint changes no prediction, so it is read here, not hashed
             every = smk.config["experiments"]["trained"]["lora"]["checkpoint_every"]
@@ -80,7 +67,7 @@ def main(smk) -> None:
                 Path(smk.params.checkpoints) / spec.directory.removeprefix("results/cells/"),
             )  # fmt: skip
             details = {"training": logs}
-        summary = summarise_cell(pred, test_table, measure)
+        summary = summarise_cell(pred, test_table, data.measure)
         return CellJob(pred, summary, {**spec.as_dict(), kind: settings}, model_info, details)
 
     run_cell_group(smk, run_one)
