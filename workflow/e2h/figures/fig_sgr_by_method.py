@@ -269,7 +269,11 @@ def draw(data: pd.DataFrame, title: str, error_bars: bool = False, ncols: int = 
     ncols = min(ncols, len(panels))
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(max(3.6 * ncols, 7.5), 3.0 * nrows), squeeze=False, layout="constrained"
+        nrows,
+        ncols,
+        figsize=(max(3.6 * ncols, 7.5), 3.0 * nrows),
+        squeeze=False,
+        layout="constrained",
     )
     ylim = y_limits(data, error_bars)
     for ax, panel in zip(axes.flat, panels, strict=False):
