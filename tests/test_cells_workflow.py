@@ -45,7 +45,7 @@ def tiny_config(model_dir: Path) -> dict:
     cfg["models"] = {
         "tiny": {
             "local_path": str(model_dir),
-            "precision": "fp32",
+            "precision": "auto",  # as the default config: bf16 on CPUs with bf16 instructions
             "threads": 1,  # tiny-model jobs: two at once on 2 cores
             "lora_targets": ["q_proj", "v_proj"],
             "batch_size": 8,

@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 PROBE = """
@@ -22,28 +24,30 @@ sys.path.insert(0, {package!r})
 import torch
 torch.manual_seed(0)
 torch.set_num_threads(2)
-lin = torch.nn.Linear(576, 1536, bias=False)
+dtype = getattr(torch, {dtype!r})
+lin = torch.nn.Linear(576, 1536, bias=False).to(dtype)
 worst = 0.0
 with torch.inference_mode():
     for rows in range(1, 40):
-        a = torch.randn(rows, 576)
+        a = torch.randn(rows, 576).to(dtype)
         ref = lin(a)
         for offset in range(1, 16):  # the same values at another alignment
-            x = torch.empty(rows * 576 + offset)[offset:].view(rows, 576)
+            x = torch.empty(rows * 576 + offset, dtype=dtype)[offset:].view(rows, 576)
             x.copy_(a)
             worst = max(worst, (lin(x) - ref).abs().max().item())
 print(worst)
 """
 
 
-def _worst_difference(first_import: str) -> float:
+def _worst_difference(first_import: str, dtype: str = "float32") -> float:
     env = {k: v for k, v in os.environ.items() if k not in ("MKL_CBWR", "MKL_DYNAMIC")}
-    code = PROBE.format(package=str(ROOT / "workflow"), first=first_import)
+    code = PROBE.format(package=str(ROOT / "workflow"), first=first_import, dtype=dtype)
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def test_matrix_products_do_not_depend_on_memory_alignment():
-    assert _worst_difference("import e2h") == 0.0
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])  # bf16: precision auto on CPUs
+def test_matrix_products_do_not_depend_on_memory_alignment(dtype):
+    assert _worst_difference("import e2h", dtype) == 0.0

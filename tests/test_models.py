@@ -79,6 +79,55 @@ def test_pad_token_fallbacks(tmp_path):
     assert tok.pad_token == "</s>"
 
 
+@pytest.mark.parametrize(("native", "dtype", "attention"), [
+    (True, torch.bfloat16, "eager"), (False, torch.float32, "sdpa"),
+])
+def test_auto_precision_on_cpu(tiny_registry, monkeypatch, native, dtype, attention):  # noqa: F811
+    """auto: bf16 where the CPU has bf16 instructions (eager attention: the CPU SDPA kernel is
+    slow in bf16), fp32 elsewhere; provenance records what was used and that it was auto."""
+    import e2h.models as models
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(models, "cpu_has_native_bf16", lambda: native)
+    reg = {"tiny": {**tiny_registry["tiny"], "precision": "auto"}}
+    model, _ = load_model("tiny", reg)
+    assert model.dtype == dtype
+    assert model.config._attn_implementation == attention
+    info = model_provenance("tiny", reg)
+    assert info["precision"] == ("bf16" if native else "fp32")
+    assert info["precision_setting"] == "auto"
+    # an explicit precision is used as given and recorded without a setting
+    assert models.resolve_precision("fp32", "cpu") == "fp32"
+    assert "precision_setting" not in model_provenance("tiny", tiny_registry)
+
+
+def test_auto_precision_on_cuda(monkeypatch):
+    from e2h.models import resolve_precision
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert resolve_precision("auto", "cuda") == "bf16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert resolve_precision("auto", "cuda:0") == "fp32"
+
+
+def test_cpu_bf16_flags(monkeypatch, tmp_path):
+    import e2h.models as models
+
+    real = models.Path
+
+    def fake(text):
+        f = tmp_path / "cpuinfo"
+        f.write_text(text)
+        monkeypatch.setattr(models, "Path", lambda p: f if p == "/proc/cpuinfo" else real(p))
+
+    fake("flags : fpu avx512f avx512_bf16 avx512_vnni\n")
+    assert models.cpu_has_native_bf16()
+    fake("flags : fpu avx2 avx512f\n")
+    assert not models.cpu_has_native_bf16()
+    monkeypatch.setattr(models, "Path", lambda p: real(tmp_path / "missing"))
+    assert not models.cpu_has_native_bf16()
+
+
 @pytest.mark.parametrize("precision", ["int8", "nf4"])
 def test_quantised_without_cuda(tiny_registry, precision, monkeypatch):  # noqa: F811
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
