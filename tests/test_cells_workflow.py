@@ -259,6 +259,7 @@ def test_cells_run_in_one_job_per_dataset_model_and_kind(finished_run):
     icl = (work / "results/logs/cells/arc/tiny/prompting.log").read_text()
     assert icl.count("loading model tiny") == 1 and "cell 5/" in icl
     assert "job start-up:" in icl and "model tiny loaded in" in icl
+    assert "peak memory so far" in icl
     assert (work / "results/benchmarks/cells/arc/tiny/lora.tsv").exists()
     assert not list((work / "results/checkpoints").rglob("*"))  # cleared after each job
 

@@ -79,9 +79,13 @@ def test_pad_token_fallbacks(tmp_path):
     assert tok.pad_token == "</s>"
 
 
-@pytest.mark.parametrize(("native", "dtype", "attention"), [
-    (True, torch.bfloat16, "eager"), (False, torch.float32, "sdpa"),
-])
+@pytest.mark.parametrize(
+    ("native", "dtype", "attention"),
+    [
+        (True, torch.bfloat16, "eager"),
+        (False, torch.float32, "sdpa"),
+    ],
+)
 def test_auto_precision_on_cpu(tiny_registry, monkeypatch, native, dtype, attention):  # noqa: F811
     """auto: bf16 where the CPU has bf16 instructions (eager attention: the CPU SDPA kernel is
     slow in bf16), fp32 elsewhere; provenance records what was used and that it was auto."""

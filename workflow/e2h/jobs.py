@@ -173,8 +173,9 @@ def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJ
         log.info("cell %d/%d: %s", i + 1, len(cells), spec.directory)
         started = time.time()
         done = run_one(spec, params)
-        log.info("cell %d/%d computed in %.1f s (model load included on first use)", i + 1,
-                 len(cells), time.time() - started)  # fmt: skip
+        log.info("cell %d/%d computed in %.1f s (model load included on first use); job's "
+                 "peak memory so far %.0f MB", i + 1, len(cells), time.time() - started,
+                 _peak_rss_mb())  # fmt: skip
         write_cell(
             done.predictions, done.summary, done.hashed, pred_path, cell_path,
             params.get("registry") or {}, smk.input.get("model"), started, smk.config,
@@ -190,6 +191,15 @@ def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJ
             if parent == root.parent or not parent.is_dir() or any(parent.iterdir()):
                 break
             parent.rmdir()
+
+
+def _peak_rss_mb() -> float:
+    """The process's peak resident memory so far (what the benchmark's max_rss reports)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
 
 
 def _process_start() -> float:

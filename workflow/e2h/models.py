@@ -422,7 +422,6 @@ def load_model(
     check_precision(key, prec)
     src, revision, kind = resolve_source(key, entry, converted_dir)
 
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     common = {"trust_remote_code": bool(entry["trust_remote_code"])}
