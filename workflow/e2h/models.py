@@ -430,10 +430,6 @@ def load_model(
     tokenizer = AutoTokenizer.from_pretrained(src, **common)
     configure_tokenizer(tokenizer, entry)
     kwargs: dict[str, Any] = dict(common, dtype=torch_dtype(prec))
-    if dev == "cpu" and not device_map and prec in ("bf16", "fp16"):
-        # torch's CPU SDPA kernel is slow in half precision for one-token decoding steps
-        # (75 vs 60 ms per step on the bundled model); eager attention is the same maths
-        kwargs["attn_implementation"] = "eager"
     if prec in QUANTISED:
         from transformers import BitsAndBytesConfig
 
