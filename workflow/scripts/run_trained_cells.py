@@ -17,7 +17,16 @@ from e2h.logs import run_with_log
 from e2h.trained import Representations, lora_predictions, probe_predictions
 
 #: Cell-record fields of the extracted model that a probe inherits from its features.
-MODEL_FIELDS = ("model_key", "hub_id", "revision", "precision", "source", "path", "gguf")
+MODEL_FIELDS = (
+    "model_key",
+    "hub_id",
+    "revision",
+    "precision",
+    "precision_setting",
+    "source",
+    "path",
+    "gguf",
+)
 
 
 def main(smk) -> None:
