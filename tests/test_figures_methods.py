@@ -444,4 +444,8 @@ def test_acc_vs_test_hardness_reports_easy_and_hard_levels():
     assert levels.loc["hard", "accuracy"] == pytest.approx(100 / 6)
     assert (levels["n_items"] == 6).all() and (levels["ci_low"] < levels["accuracy"]).all()
     assert list(data.loc[data["scope"] == "value", "value"]) == ["3", "4", "5", "8", "9"]
-    draw(data, "title")
+    ax = draw(data, "title").axes[0]
+    # every bar names its items, and the 0 % bar (grade 9) says so instead of vanishing
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["3\nn=2", "4\nn=2", "5\nn=2", "8\nn=3", "9\nn=3"]
+    assert [t.get_text() for t in ax.texts if t.get_text() == "0 %"] == ["0 %"]

@@ -99,7 +99,7 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
     panels = list(dict.fromkeys(data["panel"]))
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4.4 * ncols, 3.0 * nrows), squeeze=False, layout="constrained"
+        nrows, ncols, figsize=(4.4 * ncols, 3.2 * nrows), squeeze=False, layout="constrained"
     )
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = data[data["panel"] == panel]
@@ -113,8 +113,13 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
         )
         top = np.nanmax(np.r_[high.to_numpy(), d["accuracy"].to_numpy(), 0.0])
         ax.set_ylim(0, min(105, max(10, math.ceil((top + 5) / 5) * 5)))
+        for xi, acc in zip(x, d["accuracy"], strict=True):
+            if acc == 0:  # a 0 % bar has no height: say so rather than leave a gap
+                ax.text(xi, 0.5, "0 %", ha="center", va="bottom", fontsize=7)
         chance_line(ax, d["dataset"].iloc[0])
-        ax.set_xticks(x, d["value"], fontsize=8)
+        # the items behind each bar under its value: a bar over one item is not a finding
+        ticks = [f"{v}\nn={int(n)}" for v, n in zip(d["value"], d["n_items"], strict=True)]
+        ax.set_xticks(x, ticks, fontsize=7)
         note = _level_note(levels[levels["panel"] == panel])
         ax.set_title(panel, fontsize=10, loc="center", pad=14 if note else 6)
         if note:  # under the title, above the bars: never on top of a bar
