@@ -449,3 +449,19 @@ def test_acc_vs_test_hardness_reports_easy_and_hard_levels():
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert ticks == ["3\nn=2", "4\nn=2", "5\nn=2", "8\nn=3", "9\nn=3"]
     assert [t.get_text() for t in ax.texts if t.get_text() == "0 %"] == ["0 %"]
+
+
+@pytest.mark.parametrize(("error_bars", "label_y"), [(True, 61.0), (False, 41.0)])
+def test_bar_values_sit_above_their_whiskers(error_bars, label_y):
+    """A value label is never drawn on top of its confidence whisker."""
+    import matplotlib.pyplot as plt
+
+    from e2h.plotting import labelled_bars
+
+    frame = pd.DataFrame({"accuracy": [40.0], "ci_low": [20.0], "ci_high": [60.0], "label": ["a"]})
+    fig, ax = plt.subplots()
+    labelled_bars(ax, frame, ["grey"], error_bars)
+    (text,) = ax.texts
+    assert text.get_text() == "40.0" and text.get_position()[1] == pytest.approx(label_y)
+    assert ax.get_ylim()[1] > label_y
+    plt.close(fig)

@@ -115,9 +115,11 @@ def labelled_bars(
             ecolor="black",
             capsize=3,
         )
-    for xi, value in zip(x, values, strict=True):
+    # the value sits above its whisker when one is drawn, never on it
+    above = np.fmax(values, frame["ci_high"].to_numpy(dtype=float)) if error_bars else values
+    for xi, value, y in zip(x, values, above, strict=True):
         if np.isfinite(value):
-            ax.text(xi, value + 1, f"{value:.1f}", ha="center", va="bottom", fontsize=fontsize)
+            ax.text(xi, y + 1, f"{value:.1f}", ha="center", va="bottom", fontsize=fontsize)
     tops = np.r_[values, frame["ci_high"].to_numpy(dtype=float) if error_bars else [], 0.0]
     top = np.nanmax(tops)
     ax.set_ylim(0.0, min(100.0, max(10.0, math.ceil((top + 8) / 5) * 5)))
