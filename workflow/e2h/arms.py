@@ -24,7 +24,24 @@ def read_predictions(paths: Sequence[str]) -> pd.DataFrame:
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} cell output(s) missing: {missing[:5]}")
-    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    frames = []
+    for path in paths:
+        frame = pd.read_parquet(path)
+        _check_unique(frame, str(path))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _check_unique(pred: pd.DataFrame, where: str) -> None:
+    """One row per (item, resample): a repeated row is an error, never averaged."""
+    keys = [k for k in ("id", "resample") if k in pred.columns]
+    dup = pred[pred.duplicated(keys, keep=False)]
+    if len(dup):
+        first = dup[keys].drop_duplicates().head(3).to_dict("records")
+        raise ValueError(
+            f"{where}: {len(dup)} rows repeat an (item, resample) pair, e.g. {first}; a cell "
+            "predicts each item once per resample (rerun the cell)"
+        )
 
 
 def arm_matrix(
@@ -42,7 +59,8 @@ def arm_matrix(
         frame = frame[frame["id"].isin(keep)]
     if ids is not None:
         frame = frame[frame["id"].isin(ids)]
-    mat = frame.pivot_table(index="id", columns="resample", values="correct", aggfunc="mean")
+    _check_unique(frame, "cell predictions")
+    mat = frame.pivot(index="id", columns="resample", values="correct")
     mat.index = mat.index.astype(str)
     return mat.astype(float)
 
