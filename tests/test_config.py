@@ -63,3 +63,19 @@ def test_bad_config_names_key_and_allowed_values(mutate, message, default_config
     mutate(config)
     with pytest.raises(ConfigError, match=message):
         check_config(config, SCHEMA)
+
+
+def test_a_model_without_any_source_names_the_keys_that_provide_one(default_config):
+    cfg = copy.deepcopy(default_config)
+    cfg["models"]["smollm2-135m"] = {"precision": "auto"}
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg, SCHEMA)
+    assert "models.smollm2-135m: needs at least one of hub_id, local_path, gguf" in str(err.value)
+
+
+@pytest.mark.parametrize("key", ["test_cap", "k", "max_new_tokens"])
+def test_per_dataset_counts_of_zero_are_refused(default_config, key):
+    cfg = copy.deepcopy(default_config)
+    cfg["experiments"][key] = {**cfg["experiments"].get(key, {}), "strategyqa": 0}
+    with pytest.raises(ConfigError, match=f"experiments.{key}.strategyqa: 0 is less than"):
+        check_config(cfg, SCHEMA)

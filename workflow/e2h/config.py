@@ -61,6 +61,11 @@ def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
         return f"{key}: expected {error.validator_value}, got {type(found).__name__} {found!r}"
     if error.validator == "required":
         return f"{key}: {error.message}"
+    if error.validator == "anyOf":  # alternatives that each require one key: name them
+        options = [alt.get("required") for alt in error.validator_value]
+        if all(o and len(o) == 1 for o in options):
+            names = ", ".join(o[0] for o in options)
+            return f"{key}: needs at least one of {names} (none is set)"
     return f"{key}: {error.message}"
 
 
