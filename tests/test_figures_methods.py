@@ -206,6 +206,18 @@ def test_sgr_figure_bars_labels_and_na(sgr_setup) -> None:
     plt.close(fig)
 
 
+def test_sgr_whiskers_only_on_drawn_bars(sgr_setup) -> None:
+    """No ratio, no interval: a method with no gap gets its label but no whisker."""
+    specs, tables = sgr_setup
+    data = sgr_mod.build(sgr_mod.load_method_panels(specs, tables), DRAWS, 0)
+    panel = data[data["panel"] == data["panel"].iloc[0]]
+    ax = sgr_mod.draw(data, sgr_mod.TITLE, error_bars=True).axes[0]
+    (whiskers,) = [c for c in ax.containers if hasattr(c, "has_yerr")]
+    drawn = int(np.isfinite(panel["sgr"].to_numpy(dtype=float)).sum())
+    assert len(whiskers.lines[2][0].get_segments()) == drawn < len(panel)
+    plt.close("all")
+
+
 def test_sgr_limits_hold_negative_values() -> None:
     data = pd.DataFrame(
         {"sgr": [-0.8, 2.4, np.nan], "ci_low": [-3.0, 1.0, np.nan], "ci_high": [0.5, 4.0, np.nan]}

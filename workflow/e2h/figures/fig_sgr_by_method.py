@@ -191,7 +191,8 @@ def table(data: pd.DataFrame) -> pd.DataFrame:
 def y_limits(data: pd.DataFrame, error_bars: bool = False) -> tuple[float, float]:
     """Shared limits holding every bar, label and (drawn) whisker, and the 0 and 1 lines."""
     cols = ["sgr", "ci_low", "ci_high"] if error_bars else ["sgr"]
-    values = data[cols].to_numpy(dtype=float).ravel()
+    drawn = data[np.isfinite(data["sgr"].to_numpy(dtype=float))]  # whiskers only on bars
+    values = drawn[cols].to_numpy(dtype=float).ravel()
     values = values[np.isfinite(values)]
     low = min(0.0, float(values.min()) if values.size else 0.0)
     high = max(1.0, float(values.max()) if values.size else 1.0)
@@ -213,7 +214,8 @@ def sgr_bars(ax, frame: pd.DataFrame, ylim: tuple[float, float], error_bars: boo
     if error_bars:
         low = frame["ci_low"].to_numpy(dtype=float)
         high = frame["ci_high"].to_numpy(dtype=float)
-        ok = np.isfinite(low) & np.isfinite(high)
+        # a whisker belongs to a drawn SGR: with no gap (or NA) there is no ratio to bound
+        ok = np.isfinite(low) & np.isfinite(high) & np.isfinite(values)
         # whiskers span the percentile CI, which need not be centred on the plug-in value
         ax.errorbar(
             x[ok],
