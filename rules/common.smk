@@ -25,6 +25,7 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     model="|".join(config.get("models") or {}) or "none",
     prompt=WILDCARDS["prompt"],
+    variant="learned|finetuned",
 
 
 def snapshot_dir():
@@ -53,7 +54,7 @@ def snapshot_inputs(wildcards):
 
 
 def measures(wildcards):
-    return config["datasets"][wildcards.dataset]["measures"]
+    return PLAN.human_measures(wildcards.dataset)
 
 
 def code(script):
@@ -95,7 +96,7 @@ def representation_tables(wildcards):
     datasets = {wildcards.dataset}
     for spec in rep.cells:
         datasets |= {Path(t).parent.name for t in PLAN.cell_inputs(spec)["tables"]}
-    return sorted(f"results/hardness/{d}/human.parquet" for d in datasets)
+    return sorted(PLAN.hardness_table(d) for d in datasets)
 
 
 def representation_cells(wildcards):
@@ -115,3 +116,10 @@ def output_files(output):
         )
         files["figures"] = [shown, *rest]
     return files
+
+
+def mdl_curve_inputs(wildcards):
+    """The learned curve reads the zero-shot pass's hidden states; the finetuned one the model."""
+    if wildcards.variant == "learned":
+        return {"manifest": f"results/mdl/{wildcards.dataset}/{wildcards.model}/states/manifest.json"}
+    return {"model": PLAN.model_input(wildcards.model)}

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from e2h.hardness import Cutoffs, annotate_levels, assign_levels, level_counts, resolve_cutoffs
+from e2h.plan import Plan
 from e2h.pool import draw_hardness_pool
 
 
@@ -63,7 +64,8 @@ def test_full_set_level_counts_match_the_paper(
 def test_probing_set_level_sizes(bundled_items, default_config):
     items = bundled_items["arc"]
     probing = set(items["id"]) - set(draw_hardness_pool(items["id"], 1000, "arc"))
-    table, _ = annotate_levels(items, probing, "arc", default_config["datasets"]["arc"]["measures"])
+    human = Plan(default_config).human_measures("arc")  # MDL measures come from the MDL stage
+    table, _ = annotate_levels(items, probing, "arc", human)
     counts = level_counts(table, ["human_grade"]).loc["human_grade"]
     assert counts.sum() == 3521
     assert abs(counts["hard"] - 0.779 * 2032) < 40  # ≈ 77.9 % of the full-set count

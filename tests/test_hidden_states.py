@@ -107,3 +107,28 @@ def test_packed_and_padded_layouts_give_the_same_features(four_layer, tmp_path, 
     assert (m_packed == m_padded).all() and m_packed.sum() == sum(map(len, items["choices"]))
     np.testing.assert_allclose(f_packed, f_padded, atol=1e-5)
     assert (np.abs(f_packed[m_packed]).sum(axis=1) > 0).all()  # every real slot was written
+
+
+def test_zero_shot_pass_scores_and_features_from_one_forward(four_layer, tmp_path):
+    """One pass gives the scoring engine's zero-shot predictions and the extraction's
+    features (the MDL stage's decoding scores and probe features come from the same tokens)."""
+    from e2h.hidden_states import zero_shot_pass
+    from e2h.scoring import score_choices
+
+    model, tok = four_layer
+    items = toy_items(9)
+    pred, manifest = zero_shot_pass(
+        model, tok, items, "0040", tmp_path / "pass", 8, model_key="tiny", progress=False
+    )
+    engine = score_choices(model, tok, items, None, "0040", batch_size=8, progress=False)
+    assert list(pred["id"]) == list(engine["id"])
+    for ours, theirs in zip(pred["logprobs"], engine["logprobs"], strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    assert (pred["pred"] == engine["pred"]).all()
+    np.testing.assert_allclose(pred["label_conf"], engine["label_conf"], atol=1e-4)
+    extract_hidden_states(model, tok, items, "0040", tmp_path / "alone", 8, progress=False)
+    f_pass, m_pass, _ = load_hidden_states(tmp_path / "pass", verify=True)
+    f_alone, m_alone, _ = load_hidden_states(tmp_path / "alone", verify=True)
+    assert (m_pass == m_alone).all()
+    np.testing.assert_array_equal(f_pass, f_alone)
+    assert manifest["item_ids"] == list(items["id"])

@@ -48,21 +48,22 @@ def counts(plan: Plan, *fields: str) -> Counter:
 
 def test_default_cells_per_dataset_and_method(default):
     got = counts(default, "dataset", "method")
-    # ARC: 3 measures x 3 levels + extra measure easy/hard (ICL) + Table 4 (ICL all);
-    # probe / LoRA-MC: (3 + 1 extra measures) x easy/hard + Table 4
+    # ARC: 3 measures x 3 levels + 5 secondary measures easy/hard (fig-e2h-extra-measures; two
+    # of them also fig-sgr-by-method-extra's ICL arms) + Table 4 (ICL all);
+    # probe / LoRA-MC: (3 + 4 extra measures) x easy/hard + Table 4
     assert got[("arc", "zs")] == 1
-    assert got[("arc", "icl")] == 3 * 3 + 2 + 1
-    assert got[("arc", "probe")] == got[("arc", "lora_mc")] == 4 * 2 + 1
-    # MMLU: binary measure (no medium) + the transfer ICL cells of Figure 1
-    assert got[("mmlu", "icl")] == 2 + 1 + 4
+    assert got[("arc", "icl")] == 3 * 3 + 5 * 2 + 1
+    assert got[("arc", "probe")] == got[("arc", "lora_mc")] == 7 * 2 + 1
+    # MMLU: binary measure (no medium), 3 secondary measures, the transfer ICL cells of Figure 1
+    assert got[("mmlu", "icl")] == 2 + 3 * 2 + 1 + 4
     assert got[("mmlu", "zs")] == 1 + 1  # the grid's and Figure 1's zero-shot cells
-    assert got[("mmlu", "probe")] == 2 + 1 + 4 and got[("mmlu", "lora_mc")] == 2 + 1 + 4
-    assert got[("strategyqa", "icl_cot")] == 3 + 1 and got[("strategyqa", "icl")] == 1
-    assert got[("strategyqa", "probe")] == 2 + 1 and got[("strategyqa", "lora_cot")] == 2 + 1
+    assert got[("mmlu", "probe")] == 2 * 2 + 1 + 4 and got[("mmlu", "lora_mc")] == 2 * 2 + 1 + 4
+    assert got[("strategyqa", "icl_cot")] == 3 + 2 * 2 + 1 and got[("strategyqa", "icl")] == 1
+    assert got[("strategyqa", "probe")] == 2 * 2 + 1 and got[("strategyqa", "lora_cot")] == 5
     assert got[("strategyqa", "lora_mc")] == 1  # Table 4's row only
-    assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 1
+    assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 2 * 2 + 1
     assert got[("gsm8k", "lora_cot")] == 2 + 1 and ("gsm8k", "probe") not in got
-    assert len(default.cells) == 75
+    assert len(default.cells) == 117
     assert len(default.representations) == 3  # ARC, MMLU, StrategyQA probes
 
 
@@ -96,6 +97,10 @@ def test_settings_that_change_predictions_are_in_the_spec(default):
         "human_difficulty",
         "human_bloom",
         "question_num_words",
+        "mdl_decoding",
+        "mdl_learned",
+        "mdl_finetuned",
+        "answer_num_chars",
         "any",
     )
     cot = default.one(dataset="gsm8k", method="icl_cot", train="hard", measure="num_steps")
@@ -110,11 +115,13 @@ def test_settings_that_change_predictions_are_in_the_spec(default):
 
 def test_two_models_reach_every_figure_that_shows_models(default):
     plan = plan_of(two_models(default.config))
-    assert len(plan.cells) == 2 * 75 - 13  # Figure 1's 13 cells run on one model
+    assert len(plan.cells) == 2 * 117 - 13  # Figure 1's 13 cells run on one model
     for output_id in [
         "fig-e2h-main",
         "fig-e2h-all-test",
+        "fig-e2h-extra-measures",
         "fig-acc-vs-test-hardness",
+        "fig-acc-vs-test-hardness-extra",
         "tab-sgr",
         "tab-sgr-pairwise",
         "fig-sgr-by-method",
@@ -145,10 +152,14 @@ def test_without_trained_methods_only_prompting_ids_exist(default):
         "tab-datasets",
         "tab-cutoffs",
         "fig-hardness-histograms",
+        "tab-mdl-online",
         "fig-hardness-correlations",
+        "fig-hardness-correlations-all",
         "fig-e2h-main",
         "fig-e2h-all-test",
+        "fig-e2h-extra-measures",
         "fig-acc-vs-test-hardness",
+        "fig-acc-vs-test-hardness-extra",
         "tab-sgr",
         "tab-sgr-pairwise",
         "tab-sgr-vs-paper",
@@ -167,6 +178,8 @@ def test_without_experiments_only_the_data_stage_ids_exist(default):
         "tab-cutoffs",
         "fig-hardness-histograms",
         "fig-hardness-correlations",
+        "fig-hardness-correlations-all",
+        "tab-mdl-online",  # the MDL stage is hardness annotation, not an experiment
     }
     assert not plan.cells
 
@@ -202,7 +215,9 @@ def test_each_id_depends_on_exactly_the_code_it_runs(default):
     assert uses_stats == {
         "fig-e2h-main",
         "fig-e2h-all-test",
+        "fig-e2h-extra-measures",
         "fig-acc-vs-test-hardness",
+        "fig-acc-vs-test-hardness-extra",
         "tab-sgr",
         "tab-sgr-pairwise",
         "tab-sgr-vs-paper",
@@ -275,4 +290,5 @@ def test_cell_jobs_group_cells_by_dataset_model_and_kind(default, paper):
     assert len(paper.groups) == len(paper.cells)
     mmlu_icl = default.groups["mmlu/smollm2-135m/prompting"]
     assert any(s.is_transfer for s in mmlu_icl.cells)  # 3rd grade → college reads ARC too
-    assert "results/hardness/arc/human.parquet" in default.group_inputs(mmlu_icl)["tables"]
+    # ARC's hardness table: human measures and MDL (the default config has both)
+    assert "results/hardness/arc/hardness.parquet" in default.group_inputs(mmlu_icl)["tables"]

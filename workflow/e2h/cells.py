@@ -19,7 +19,14 @@ from typing import Any
 import pandas as pd
 
 from e2h import registry
-from e2h.sampling import ANY_MEASURE, EmptySplitError, Split, capped_test_sample, draw_split
+from e2h.sampling import (
+    ANY_MEASURE,
+    EmptySplitError,
+    Split,
+    capped_test_sample,
+    draw_split,
+    drawable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +146,7 @@ def zero_shot_test_ids(table: pd.DataFrame, spec: CellSpec) -> list[str]:
     """Zero-shot covers every item any supervised arm of this dataset tests (docs/defects.md#d-23):
     the union of the capped samples over measures and resamples, or the whole probing set."""
     if spec.cap is None:
-        return sorted(table.loc[table["probing"], "id"])
+        return sorted(table.loc[drawable(table), "id"])
     ids: set[str] = set()
     for measure in spec.cap_measures or (ANY_MEASURE,):
         for r in range(spec.resamples):

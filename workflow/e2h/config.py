@@ -110,6 +110,7 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
                 )
             if rule["rule"] == "fixed" and rule["easy_max"] >= rule["hard_min"]:
                 errors.append(f"{key}: easy_max must be below hard_min")
+    errors += _mdl_errors(config, known)
     for dataset in config["data"].get("hub") or {}:
         if dataset not in known:
             errors.append(f"data.hub: unknown dataset {dataset!r}; registered: {', '.join(known)}")
@@ -164,14 +165,18 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"experiments.trained.methods: {m!r} is not a trained method; allowed: "
                 f"{', '.join(trained_known)}"
             )
-    for dataset, extra in (trained.get("extra_measures") or {}).items():
-        configured = configured_datasets.get(dataset, {}).get("measures", {})
-        for measure in extra:
-            if measure not in configured:
-                errors.append(
-                    f"experiments.trained.extra_measures.{dataset}: {measure!r} has no level "
-                    f"rule under datasets.{dataset}.measures; configured: {', '.join(configured)}"
-                )
+    for key, lists in [
+        ("experiments.extra_measures", exp.get("extra_measures") or {}),
+        ("experiments.trained.extra_measures", trained.get("extra_measures") or {}),
+    ]:
+        for dataset, extra in lists.items():
+            configured = configured_datasets.get(dataset, {}).get("measures", {})
+            for measure in extra:
+                if measure not in configured:
+                    errors.append(
+                        f"{key}.{dataset}: {measure!r} has no level rule under "
+                        f"datasets.{dataset}.measures; configured: {', '.join(configured)}"
+                    )
     if trained.get("methods") and not {"easy", "hard"} <= set(trained["train_levels"]):
         errors.append(
             f"experiments.trained.train_levels: {trained['train_levels']} must include easy "
@@ -197,6 +202,55 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"experiments.third_grade_to_college.methods: {m!r} also needs "
                 "experiments.trained.methods to include it"
             )
+    return errors
+
+
+def _mdl_errors(config: dict[str, Any], known: dict[str, Any]) -> list[str]:
+    """Model-based measures need the ``mdl`` section, registered hardness models and a pool
+    large enough for their learning curve."""
+    errors = []
+    mdl = config.get("mdl") or None
+    models = config.get("models") or {}
+    wanted = {
+        (dataset, known[dataset].measures[m].mdl["variant"], m)
+        for dataset, spec in config["datasets"].items()
+        if dataset in known
+        for m in spec["measures"]
+        if known[dataset].model_based(m)
+    }
+    if not wanted:
+        return errors
+    if mdl is None:
+        names = ", ".join(sorted(f"datasets.{d}.measures.{m}" for d, _, m in wanted))
+        return [f"{names}: model-based measures need an `mdl:` section naming the hardness models"]
+    for key in mdl["models"]:
+        if key not in models:
+            errors.append(
+                f"mdl.models: {key!r} is not in the model registry; registered: "
+                f"{', '.join(models) or '(none)'}"
+            )
+        elif any(v == "finetuned" for _, v, _ in wanted) and not models[key].get("lora_targets"):
+            errors.append(f"models.{key}.lora_targets: mdl_finetuned trains LoRA adapters")
+    if len(set(mdl["models"])) != len(mdl["models"]):
+        errors.append(f"mdl.models: {mdl['models']} lists a model twice")
+    for variant in ("learned", "finetuned"):
+        sizes = mdl[variant]["sizes"]
+        if any(b <= a for a, b in zip(sizes, sizes[1:], strict=False)):
+            errors.append(f"mdl.{variant}.sizes: {sizes} must be strictly increasing")
+    for dataset, variant, measure in sorted(wanted):
+        if variant == "decoding":
+            continue
+        pool = int(config["datasets"][dataset].get("hardness_pool") or 0)
+        need = int(mdl["dev"]) + max(mdl[variant]["sizes"])
+        if pool < need:
+            errors.append(
+                f"datasets.{dataset}.hardness_pool: {pool} items, but {measure} needs mdl.dev "
+                f"({mdl['dev']}) + the largest of mdl.{variant}.sizes "
+                f"({max(mdl[variant]['sizes'])}) = {need}"
+            )
+    for dataset in mdl["probing_cap"]:
+        if dataset not in config["datasets"]:
+            errors.append(f"mdl.probing_cap.{dataset}: dataset {dataset!r} is not configured")
     return errors
 
 

@@ -28,6 +28,7 @@ from e2h.scoring import (
     _accepts,
     _attn_impl,
     _decoder,
+    _gather_score,
     _input_device,
     _packed_forward,
     _plan_units,
@@ -87,8 +88,13 @@ def extract_hidden_states(
     dtype: str = "float32",
     model_info: Mapping[str, Any] | None = None,
     progress: bool = True,
+    scores: list[list[float]] | None = None,
 ) -> dict[str, Any]:
     """Write features/mask/manifest for every item (zero-shot prompt + each choice).
+
+    ``scores`` (an empty list): also fill it with every item's summed choice log-probs from
+    the same forwards (the zero-shot scores of docs/scoring.md#mc-scoring), so a zero-shot
+    pass yields predictions and hidden states at once (:func:`zero_shot_pass`).
 
     With sdpa or eager attention the scorer's packed layout is used: one row per item, the
     question once and every choice's tokens after it under a tree mask
@@ -109,11 +115,21 @@ def extract_hidden_states(
     width = max((len(p.continuations) for p in prompts), default=0)
     mask = np.zeros((n_items, width), dtype=bool)
     feats = None
+    packed = _attn_impl(model) in ("sdpa", "eager")
+    if scores is not None:
+        scores[:] = [[0.0] * len(p.continuations) for p in prompts]
+        if not packed:  # the padded layout has no LM head pass: score with the engine
+            from e2h.scoring import sum_logprobs_fast
+
+            scores[:] = sum_logprobs_fast(model, tokenizer, prompts, batch_size, progress=False)[0]
     batches = (
-        _packed_batches(model, tokenizer, prompts, batch_size, layers, n_layers)
-        if _attn_impl(model) in ("sdpa", "eager")
+        _packed_batches(
+            model, tokenizer, prompts, batch_size, layers, n_layers,
+            scores if scores is not None and packed else None,
+        )
+        if packed
         else _padded_batches(model, tokenizer, prompts, batch_size, layers, n_layers)
-    )
+    )  # fmt: skip
     bar = tqdm(total=n_items, desc=f"hidden {prompt_id}", unit="item", disable=not progress)
     for owners, vec, finished in batches:
         if feats is None:
@@ -164,8 +180,10 @@ def _features(hidden: tuple, layers: tuple[int, int], n_layers: int, rows, cols)
     return torch.cat(picked, dim=1).cpu().numpy()
 
 
-def _packed_batches(model, tokenizer, prompts, batch_size, layers, n_layers):
-    """(owners, features, items finished) per packed forward: one row per item."""
+def _packed_batches(model, tokenizer, prompts, batch_size, layers, n_layers, scores=None):
+    """(owners, features, items finished) per packed forward: one row per item. With
+    ``scores``, the choice log-probs of the same forward are added to ``scores[item][choice]``
+    (read from the final hidden states, as ``e2h.scoring._packed_logprobs`` does)."""
     encoded = encode_prompts(tokenizer, prompts)
     for it in encoded:
         it.prefix_len = 0
@@ -187,12 +205,65 @@ def _packed_batches(model, tokenizer, prompts, batch_size, layers, n_layers):
                 cols.append(offsets[r][j] + len(encoded[u.item].full[j]) - u.shared_end - 1)
                 owners.append((u.item, j))
         vec = _features(o.hidden_states, layers, n_layers, rows, cols)
+        if scores is not None:
+            _gather_score(
+                model, o.last_hidden_state, *_score_positions(encoded, batch, offsets), scores
+            )
         del o
         finished = 0
         for u in batch:
             remaining[u.item] -= len(u.choices)
             finished += remaining[u.item] == 0
         yield owners, vec, finished
+
+
+def _score_positions(encoded, batch, offsets):
+    """(rows, cols, targets, owners) of every continuation token of a packed batch (no
+    prefix: the zero-shot prompt starts each row)."""
+    rows, cols, targets, owners = [], [], [], []
+    for r, u in enumerate(batch):
+        s = u.shared_end
+        for j in u.choices:
+            f = encoded[u.item].full[j]
+            for a in range(encoded[u.item].bounds[j] - 1, len(f) - 1):
+                rows.append(r)
+                cols.append(a if a < s else offsets[r][j] + a - s)
+                targets.append(f[a + 1])
+                owners.append((u.item, j))
+    return rows, cols, targets, owners
+
+
+def zero_shot_pass(
+    model: Any,
+    tokenizer: Any,
+    items: pd.DataFrame,
+    prompt_id: str,
+    out_dir: str | Path,
+    batch_size: int = 16,
+    max_length: int = 2048,
+    model_key: str | None = None,
+    model_info: Mapping[str, Any] | None = None,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Zero-shot predictions (``e2h.scoring.results_frame`` rows) and the hidden states of
+    every item from one forward per batch: the MDL stage's decoding scores and the linear
+    probe's features come from the same tokens, computed once."""
+    from e2h.scoring import results_frame
+
+    scores: list[list[float]] = []
+    manifest = extract_hidden_states(
+        model, tokenizer, items, prompt_id, out_dir, batch_size=batch_size,
+        max_length=max_length, model_info=model_info, progress=progress, scores=scores,
+    )  # fmt: skip
+    prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
+    params = {
+        "model": model_key,
+        "prompt_id": str(prompt_id),
+        "k": 0,
+        "seed": None,
+        "n_truncated": manifest["n_truncated"],
+    }
+    return results_frame(items, prompts, scores, params), manifest
 
 
 def _padded_batches(model, tokenizer, prompts, batch_size, layers, n_layers):

@@ -55,6 +55,11 @@ def _bits(p: np.ndarray) -> np.ndarray:
     return -np.log2(np.clip(p, MIN_PROB, 1.0))
 
 
+def item_bits(probs: np.ndarray) -> np.ndarray:
+    """−log₂ p(gold) per item, in bits (the decoding variant's ``mdl_logloss``)."""
+    return _bits(_curve(probs)[0, 0])
+
+
 def paper_mdl(probs: np.ndarray) -> np.ndarray:
     """1 − mean over resamples and sizes of p(gold), per item (the paper's ``mdl_*``)."""
     return 1.0 - _curve(probs).mean(axis=(0, 1))

@@ -42,6 +42,8 @@ RESOURCE_FILES = [
 ]
 #: Registry fields that size jobs (SLURM), not what a model predicts: never in params.
 JOB_FIELDS = ("gpus", "mem_mb", "runtime", "threads")
+#: Train levels of the secondary measures' ICL arms (fig-e2h-extra-measures: Unsup, Easy, Hard).
+SECONDARY_LEVELS = ["easy", "hard"]
 #: Prompt of the 3rd grade → college cells: MMLU's prompt of each method.
 TRANSFER_DATASET = "mmlu"
 
@@ -65,6 +67,7 @@ class OutputKind:
         return str(SCRIPTS / f"{self.rule}.py")
 
 
+_RQ1_MDL = "RQ1: measuring hardness"
 _RQ1, _RQ2, _RQ4 = (
     "RQ1: measuring hardness",
     "RQ2: easy-to-hard generalization",
@@ -77,16 +80,30 @@ OUTPUTS: dict[str, OutputKind] = {
     for o in [
         OutputKind("tab-datasets", "table", "e2h.tables.tab_datasets", "Setup"),
         OutputKind("tab-cutoffs", "table", "e2h.tables.tab_cutoffs", "Setup"),
+        OutputKind("tab-mdl-online", "table", "e2h.tables.tab_mdl_online", _RQ1_MDL),
         OutputKind(
             "fig-hardness-histograms", "figure", "e2h.figures.fig_hardness_histograms", _RQ1
         ),
         OutputKind(
             "fig-hardness-correlations", "figure", "e2h.figures.fig_hardness_correlations", _RQ1
         ),
+        OutputKind(
+            "fig-hardness-correlations-all",
+            "figure",
+            "e2h.figures.fig_hardness_correlations",
+            _RQ1,
+        ),
         OutputKind("fig-e2h-main", "figure", "e2h.figures.fig_e2h", _RQ2),
         OutputKind("fig-e2h-all-test", "figure", "e2h.figures.fig_e2h", _RQ2),
+        OutputKind("fig-e2h-extra-measures", "figure", "e2h.figures.fig_e2h", _RQ2),
         OutputKind(
             "fig-acc-vs-test-hardness", "figure", "e2h.figures.fig_acc_vs_test_hardness", _RQ1
+        ),
+        OutputKind(
+            "fig-acc-vs-test-hardness-extra",
+            "figure",
+            "e2h.figures.fig_acc_vs_test_hardness",
+            _RQ1,
         ),
         OutputKind("tab-sgr", "table", "e2h.tables.tab_sgr", _RQ2),
         OutputKind("tab-sgr-pairwise", "table", "e2h.tables.tab_sgr", _RQ2),
@@ -187,8 +204,12 @@ def representation_files(dataset: str, model: str, prompt: str) -> list[str]:
     return [f"{d}/manifest.json", f"{d}/features.npy", f"{d}/choice_mask.npy"]
 
 
-def hardness_table(dataset: str) -> str:
+def human_table(dataset: str) -> str:
     return f"results/hardness/{dataset}/human.parquet"
+
+
+def mdl_dir(dataset: str, model: str) -> str:
+    return f"results/mdl/{dataset}/{model}"
 
 
 def predictions(spec: CellSpec) -> str:
@@ -230,7 +251,12 @@ class Plan:
         return [d for d in self.datasets if self.exp and d in self.exp["measures"]]
 
     def extra_measures(self, dataset: str) -> list[str]:
+        """Secondary measures of fig-sgr-by-method-extra (trained methods' extra arms)."""
         return list((self.trained.get("extra_measures") or {}).get(dataset, []))
+
+    def secondary_measures(self, dataset: str) -> list[str]:
+        """Secondary measures of fig-e2h-extra-measures and fig-acc-vs-test-hardness-extra."""
+        return list(((self.exp or {}).get("extra_measures") or {}).get(dataset, []))
 
     def sgr_methods(self, dataset: str) -> list[str]:
         """Configured trained methods of fig-sgr-by-method on ``dataset``, in figure order."""
@@ -258,7 +284,9 @@ class Plan:
     def cap_measures(self, dataset: str) -> tuple[str, ...]:
         """Measures whose capped test samples the shared zero-shot cell must cover."""
         measures = list(self.exp["measures"].get(dataset, []))
-        measures += [m for m in self.extra_measures(dataset) if m not in measures]
+        for m in self.extra_measures(dataset) + self.secondary_measures(dataset):
+            if m not in measures:
+                measures.append(m)
         if self.exp["all_to_all"]:
             measures.append(ANY_MEASURE)
         return tuple(measures)
@@ -308,6 +336,9 @@ class Plan:
                     for level in trained_levels:
                         if measure not in measures or level not in train_levels:
                             self._add(cell(dataset, model, info.supervised, measure, level, k))
+                for measure in self.secondary_measures(dataset):  # fig-e2h-extra-measures
+                    for level in self._levels(dataset, measure, SECONDARY_LEVELS):
+                        self._add(cell(dataset, model, info.supervised, measure, level, k))
                 for method in self.sgr_methods(dataset):
                     for measure in measures + extra:
                         for level in self._levels(dataset, measure, trained_levels):
@@ -454,7 +485,7 @@ class Plan:
             if spec.is_transfer
             else [spec.dataset]
         )
-        inputs: dict[str, Any] = {"tables": [hardness_table(d) for d in datasets]}
+        inputs: dict[str, Any] = {"tables": [self.hardness_table(d) for d in datasets]}
         if registry.method(spec.method).kind == "probe":
             train_ds = self._source_datasets(spec)[0] if spec.is_transfer else spec.dataset
             inputs["train_features"] = representation_files(train_ds, spec.model, spec.prompt)
@@ -499,10 +530,108 @@ class Plan:
         return output_id in self.outputs
 
     def _human_tables(self) -> list[str]:
-        return [hardness_table(d) for d in self.datasets]
+        return [self.hardness_table(d) for d in self.datasets]
 
     def _table_map(self) -> dict[str, str]:
-        return {d: hardness_table(d) for d in self.datasets}
+        return {d: self.hardness_table(d) for d in self.datasets}
+
+    # ------------------------------------------------------------- model-based hardness
+
+    def mdl_measures(self, dataset: str) -> dict[str, Any]:
+        """Configured model-based (MDL) measures of a dataset with their level rules."""
+        info = registry.dataset(dataset)
+        configured = self.config["datasets"][dataset]["measures"]
+        return {m: r for m, r in configured.items() if info.model_based(m)}
+
+    def human_measures(self, dataset: str) -> dict[str, Any]:
+        """Configured measures read from the item table (annotate_human_hardness)."""
+        mdl = self.mdl_measures(dataset)
+        return {
+            m: r for m, r in self.config["datasets"][dataset]["measures"].items() if m not in mdl
+        }
+
+    def mdl_variants(self, dataset: str) -> list[str]:
+        """The MDL variants (decoding, learned, finetuned) a dataset's measures need."""
+        info = registry.dataset(dataset)
+        wanted = {info.measures[m].mdl["variant"] for m in self.mdl_measures(dataset)}
+        return [v for v in registry.MDL_VARIANTS if v in wanted]
+
+    def mdl_datasets(self) -> list[str]:
+        return [d for d in self.datasets if self.mdl_measures(d)]
+
+    @property
+    def mdl_models(self) -> list[str]:
+        return list((self.config.get("mdl") or {}).get("models") or [])
+
+    def hardness_table(self, dataset: str) -> str:
+        """The dataset's hardness table: human measures, plus the model-based ones when
+        configured (then every reader waits for the MDL stage)."""
+        if self.mdl_measures(dataset):
+            return f"results/hardness/{dataset}/hardness.parquet"
+        return human_table(dataset)
+
+    def cutoff_files(self, dataset: str) -> list[str]:
+        files = [f"results/hardness/{dataset}/cutoffs.csv"]
+        if self.mdl_measures(dataset):
+            files.append(f"results/hardness/{dataset}/mdl_cutoffs.csv")
+        return files
+
+    def mdl_prompt(self, dataset: str) -> str:
+        """The prompt of the MDL zero-shot pass: the registry names a method (whose prompt,
+        config overrides included, is used) or a prompt id."""
+        named = registry.dataset(dataset).mdl_prompt or registry.dataset(dataset).unsup
+        return self.prompt(dataset, named) if named in registry.methods() else named
+
+    def _mdl_common(self, dataset: str) -> dict[str, Any]:
+        mdl = self.config["mdl"]
+        cap = mdl["probing_cap"].get(dataset)
+        return {
+            "prompt": self.mdl_prompt(dataset),
+            "probing_cap": None if cap is None else int(cap),
+            "dev": int(mdl["dev"]),
+            "seed": int(self.config["seed"]),
+        }
+
+    def mdl_pass_params(self, dataset: str) -> dict[str, Any]:
+        """What changes the zero-shot pass: its items (probing sample, the learned curve's
+        streams, whose hidden states it also writes) and prompt."""
+        info = registry.dataset(dataset)
+        nll = any(info.measures[m].mdl["score"] == "nll" for m in self.mdl_measures(dataset))
+        curves = {}
+        if "learned" in self.mdl_variants(dataset):
+            curves["learned"] = dict(self.config["mdl"]["learned"])
+        return {**self._mdl_common(dataset), "nll": nll, "curves": curves}
+
+    def mdl_curve_params(self, dataset: str, variant: str) -> dict[str, Any]:
+        return {**self._mdl_common(dataset), "curves": {variant: dict(self.config["mdl"][variant])}}
+
+    def mdl_method_params(self, model: str, variant: str) -> dict[str, Any]:
+        """The probe's or LoRA's settings (experiments.trained, else the schema defaults)."""
+        from e2h.config import schema_defaults
+
+        trained = self.trained or {}
+        if variant == "learned":
+            return dict(trained.get("probe") or schema_defaults("experiments", "trained", "probe"))
+        lora = dict(trained.get("lora") or schema_defaults("experiments", "trained", "lora"))
+        lora.pop("checkpoint_every", None)
+        return {"lora": lora, "targets": list(self.config["models"][model]["lora_targets"])}
+
+    def mdl_score_files(self, dataset: str) -> list[str]:
+        """Every (hardness model, variant) score file the dataset's average needs."""
+        return [
+            f"{mdl_dir(dataset, m)}/{v}.parquet"
+            for m in self.mdl_models
+            for v in self.mdl_variants(dataset)
+        ]
+
+    def mdl_online_files(self) -> list[str]:
+        return [
+            f"{mdl_dir(d, m)}/{v}_online.csv"
+            for d in self.mdl_datasets()
+            for m in self.mdl_models
+            for v in self.mdl_variants(d)
+            if v != "decoding"
+        ]
 
     def _measures_map(self) -> dict[str, list[str]]:
         return {d: list(self.config["datasets"][d]["measures"]) for d in self.datasets}
@@ -524,16 +653,21 @@ class Plan:
         """A figure title naming every model it shows."""
         return f"{text} ({', '.join(self.models)})"
 
-    def panel_specs(self) -> list[dict[str, Any]]:
-        """fig-e2h-*, tab-sgr*: one panel per (model, dataset, measure), arms by train source."""
+    def panel_specs(self, secondary: bool = False) -> list[dict[str, Any]]:
+        """fig-e2h-*, tab-sgr*: one panel per (model, dataset, measure), arms by train source
+        (``secondary``: the measures and arms of fig-e2h-extra-measures)."""
         specs = []
+        levels = SECONDARY_LEVELS if secondary else self.exp["train_levels"]
         for model in self.models:
             for dataset in self.grid_datasets():
                 info = registry.dataset(dataset)
                 unsup = self.one(dataset=dataset, model=model, measure=ANY_MEASURE, train="unsup")
-                for measure in self.exp["measures"][dataset]:
+                chosen = (
+                    self.secondary_measures(dataset) if secondary else self.exp["measures"][dataset]
+                )
+                for measure in chosen:
                     arms = {"unsup": predictions(unsup)}
-                    for level in self._levels(dataset, measure, self.exp["train_levels"]):
+                    for level in self._levels(dataset, measure, levels):
                         arms[level] = predictions(
                             self.one(
                                 dataset=dataset,
@@ -554,8 +688,9 @@ class Plan:
                     )
         return specs
 
-    def all_train_specs(self) -> list[dict[str, Any]]:
-        """fig-acc-vs-test-hardness: the train = All cell of ICL*, one panel per measure."""
+    def all_train_specs(self, secondary: bool = False) -> list[dict[str, Any]]:
+        """fig-acc-vs-test-hardness(-extra): the train = All cell of ICL*, one panel per
+        measure (``secondary``: the secondary measures)."""
         specs = []
         for model in self.models:
             for dataset in self.grid_datasets():
@@ -565,7 +700,10 @@ class Plan:
                     method=registry.dataset(dataset).supervised,
                     train="all",
                 )
-                for measure in self.exp["measures"][dataset]:
+                chosen = (
+                    self.secondary_measures(dataset) if secondary else self.exp["measures"][dataset]
+                )
+                for measure in chosen:
                     specs.append(
                         {
                             "model": model,
@@ -654,25 +792,50 @@ class Plan:
         )
         self._add_output(
             "tab-cutoffs",
-            {"tables": tables, "cutoffs": [f"results/hardness/{d}/cutoffs.csv" for d in datasets]},
+            {"tables": tables, "cutoffs": [f for d in datasets for f in self.cutoff_files(d)]},
             {"datasets": datasets},
         )
+        if self.mdl_online_files():
+            self._add_output("tab-mdl-online", {"online": self.mdl_online_files()}, {})
         self._add_output(
             "fig-hardness-histograms",
             {"tables": tables},
             {"datasets": datasets, "measures": measures, "dpi": fig["dpi"]},
         )
-        if any(len(self.correlation_measures(d)) > 1 for d in datasets):
-            self._add_output(
-                "fig-hardness-correlations",
-                {"tables": tables, "paper": str(PAPER_NUMBERS)},
-                {
-                    "datasets": datasets,
-                    "measures": measures,
-                    "tolerance": cfg["figures"]["correlation_tolerance"],
-                    "dpi": fig["dpi"],
-                },
-            )
+        correlated = [d for d in datasets if len(self.correlation_measures(d)) > 1]
+        if correlated:
+            # the paper's Figure 2: ARC only, the zero-shot MDL as "MDL" (its other variants
+            # and the other datasets are in -all)
+            main = "arc" if "arc" in correlated else correlated[0]
+            main_measures = [
+                m
+                for m in self.correlation_measures(main)
+                if not registry.dataset(main).model_based(m)
+                or registry.dataset(main).measures[m].mdl["variant"] == "decoding"
+            ]
+            for output_id, chosen in [
+                ("fig-hardness-correlations", {main: main_measures}),
+                (
+                    "fig-hardness-correlations-all",
+                    {d: self.correlation_measures(d) for d in correlated},
+                ),
+            ]:
+                self._add_output(
+                    output_id,
+                    {
+                        "tables": [self.hardness_table(d) for d in chosen],
+                        "paper": str(PAPER_NUMBERS),
+                    },
+                    {
+                        "datasets": list(chosen),
+                        "measures": chosen,
+                        "labels": {"mdl_decoding": "MDL"}
+                        if output_id == "fig-hardness-correlations"
+                        else {},
+                        "tolerance": cfg["figures"]["correlation_tolerance"],
+                        "dpi": fig["dpi"],
+                    },
+                )
         if not self.exp:
             return
         panels = self.panel_specs()
@@ -693,6 +856,39 @@ class Plan:
                     "title": self._title(title),
                     **boot,
                     **fig,
+                },
+            )
+        secondary = self.panel_specs(secondary=True)
+        if secondary:
+            self._add_output(
+                "fig-e2h-extra-measures",
+                {
+                    "cells": sorted({p for s in secondary for p in s["arms"].values()}),
+                    "tables": tables,
+                },
+                {
+                    "panels": secondary,
+                    "tables": table_map,
+                    "level": "hard",
+                    "title": self._title(
+                        "Hard Test Accuracy vs. Train Data Source (Secondary Measures)"
+                    ),
+                    "ncols": 4,
+                    **boot,
+                    **fig,
+                },
+            )
+            extra_train = self.all_train_specs(secondary=True)
+            self._add_output(
+                "fig-acc-vs-test-hardness-extra",
+                {"cells": sorted({s["path"] for s in extra_train}), "tables": tables},
+                {
+                    "panels": extra_train,
+                    "tables": table_map,
+                    "title": self._title(
+                        "Model Accuracy vs. Test Data Hardness (Secondary Measures)"
+                    ),
+                    "dpi": fig["dpi"],
                 },
             )
         all_train = self.all_train_specs()

@@ -52,6 +52,17 @@ class Measure:
     axis: dict[str, Any] = field(default_factory=dict)
     labels: dict[Any, str] = field(default_factory=dict)
     histogram: dict[str, Any] | bool = True
+    #: model-based ("MDL") measures: {variant: decoding|learned|finetuned, score:
+    #: paper|logloss|preq|nll}; computed by the MDL stage, not read from the item table
+    mdl: dict[str, str] | None = None
+
+    @property
+    def model_based(self) -> bool:
+        return self.mdl is not None
+
+
+MDL_VARIANTS = ("decoding", "learned", "finetuned")
+MDL_SCORES = ("paper", "logloss", "preq", "nll")
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,11 @@ class Dataset:
     all_to_all_methods: tuple[str, ...]
     measures: dict[str, Measure]
     correlation_order: tuple[str, ...]
+    mdl_prompt: str | None = None
+
+    def model_based(self, measure: str) -> bool:
+        entry = self.measures.get(measure)
+        return bool(entry and entry.model_based)
 
     def prompt(self, method: str) -> str:
         """The prompt id of ``method`` on this dataset; a clear error where it does not run."""
@@ -134,6 +150,15 @@ def datasets() -> dict[str, Dataset]:
         measures = {
             m: Measure(key=m, **(spec or {})) for m, spec in (entry.pop("measures") or {}).items()
         }
+        for m, info in measures.items():
+            mdl = info.mdl or {}
+            if info.mdl and (
+                mdl.get("variant") not in MDL_VARIANTS or mdl.get("score") not in MDL_SCORES
+            ):
+                raise ValueError(
+                    f"datasets.yaml, {key}.measures.{m}.mdl: variant must be one of "
+                    f"{MDL_VARIANTS} and score one of {MDL_SCORES}, not {info.mdl}"
+                )
         out[key] = Dataset(
             key=key,
             name=entry["name"],
@@ -151,6 +176,7 @@ def datasets() -> dict[str, Dataset]:
             all_to_all_methods=tuple(entry["all_to_all_methods"]),
             measures=measures,
             correlation_order=tuple(entry.get("correlation_order") or measures),
+            mdl_prompt=None if entry.get("mdl_prompt") is None else str(entry["mdl_prompt"]),
         )
     return out
 

@@ -33,9 +33,16 @@ class Split:
     test_ids: list[str]
 
 
+def drawable(table: pd.DataFrame) -> pd.Series:
+    """Items experiments may draw: the probing set, or, when the MDL stage scored only a
+    sample of it (``mdl.probing_cap``), that sample (column ``sampled``), so every measure,
+    model-based ones included, is defined on every drawn item (docs/hardness.md#mdl-sample)."""
+    return table["sampled"] if "sampled" in table.columns else table["probing"]
+
+
 def stratum(table: pd.DataFrame, measure: str, level: str) -> list[str]:
-    """Sorted probing ids of one level (``all``: every probing item)."""
-    probing = table[table["probing"]]
+    """Sorted drawable ids of one level (``all``: every drawable item)."""
+    probing = table[drawable(table)]
     if level == "all" or measure == ANY_MEASURE:
         return sorted(probing["id"])
     return sorted(probing.loc[probing[f"{measure}_level"] == level, "id"])
@@ -80,7 +87,7 @@ def draw_split(
 ) -> Split:
     """Training ids (first ``n_train`` of a keyed permutation of the stratum minus the test
     sample) in a keyed order, and the test ids (the sample, or every other probing item)."""
-    probing = sorted(table.loc[table["probing"], "id"])
+    probing = sorted(table.loc[drawable(table), "id"])
     cap = set(test_cap) if test_cap is not None else set()
     train: list[str] = []
     if n_train > 0:
