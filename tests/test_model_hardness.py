@@ -16,6 +16,7 @@ from e2h.config import ConfigError, validated
 from e2h.plan import Plan
 from e2h.sampling import drawable, stratum
 from tests.conftest import ROOT
+from tests.tiny_model import one_thread, tiny, tiny_model_dir  # noqa: F401  (fixtures)
 
 POOL = [f"p{i:03d}" for i in range(60)]
 PROBING = [f"q{i:03d}" for i in range(40)]
@@ -193,3 +194,41 @@ def test_experiments_draw_only_scored_items_when_the_mdl_sample_is_capped():
     assert stratum(table, "m", "hard") == ["a"] and stratum(table, "any", "all") == ["a", "c"]
     assert list(drawable(table.drop(columns="sampled"))) == [True, True, True, False]
     assert math.isclose(drawable(table).mean(), 0.5)
+
+
+def test_a_killed_finetuned_curve_resumes_at_its_first_unfinished_point(
+    tiny,
+    tmp_path,
+    monkeypatch,  # noqa: F811  (the fixture)
+):
+    """A finished curve point is kept; a killed job redoes only the rest, with the numbers an
+    uninterrupted run gives."""
+    import e2h.scoring
+    from e2h.lora import LoraSettings
+    from tests.tiny_model import toy_items
+
+    model, tok = tiny
+    items = toy_items(16)
+    pool, probing = list(items["id"][:10]), list(items["id"][10:])
+    draws = mh.curve_draws("toy", probing, pool, [2, 4], 1, dev=2, seed=0)
+    settings = LoraSettings.from_config({"lr": 1e-3, "min_steps": 2, "micro_batch": 2})
+    args = (model, tok, items, draws, "cloze", settings, ["q_proj", "v_proj"], 8, 512)
+    whole = mh.finetuned_curve(*args, tmp_path / "whole", ("toy", "tiny"), 0)
+    real, calls = e2h.scoring.score_choices, []
+
+    def dies_on_the_second_point(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        return real(*a, **k)
+
+    monkeypatch.setattr(e2h.scoring, "score_choices", dies_on_the_second_point)
+    with pytest.raises(KeyboardInterrupt):
+        mh.finetuned_curve(*args, tmp_path / "killed", ("toy", "tiny"), 0)
+    assert (tmp_path / "killed/r0_n2/gold.parquet").exists()
+    assert not (tmp_path / "killed/r0_n4/gold.parquet").exists()
+    calls.clear()
+    resumed = mh.finetuned_curve(*args, tmp_path / "killed", ("toy", "tiny"), 0)
+    assert len(calls) == 1  # only the unfinished point was trained and scored again
+    np.testing.assert_allclose(resumed.probing, whole.probing, atol=1e-6)
+    np.testing.assert_allclose(resumed.blocks[0][0], whole.blocks[0][0], atol=1e-6)

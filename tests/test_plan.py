@@ -186,10 +186,11 @@ def test_without_experiments_only_the_data_stage_ids_exist(default):
 
 def test_paper_scale_cell_counts(paper):
     kinds = Counter(registry.method(s.method).kind for s in paper.cells.values())
-    # 25 population-grid + 14 extra-measure ICL cells + StrategyQA's non-CoT row + 5 Figure 1
-    assert kinds["prompting"] == 40 + 5
-    # probe 11 + 7 + 5, LoRA-MC 11 + 7 + 1, LoRA-CoT 5 + 7, + probe and LoRA-MC x 4 sources
-    assert kinds["probe"] + kinds["lora"] == 54 + 8
+    # 25 population-grid + 24 secondary-measure ICL cells (length and MDL measures, easy /
+    # hard) + StrategyQA's non-CoT row + 5 Figure 1
+    assert kinds["prompting"] == 50 + 5
+    # probe 17 + 9 + 7, LoRA-MC 17 + 9 + 1, LoRA-CoT 7 + 7, + probe and LoRA-MC x 4 sources
+    assert kinds["probe"] + kinds["lora"] == 74 + 8
     assert {s.model for s in paper.cells.values()} == {"llama2-70b", "mixtral-8x7b"}
     assert len(paper.representations) == 5
     assert all(s.cap is None for s in paper.cells.values() if s.dataset != "gsm8k")

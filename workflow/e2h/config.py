@@ -233,6 +233,15 @@ def _mdl_errors(config: dict[str, Any], known: dict[str, Any]) -> list[str]:
             errors.append(f"models.{key}.lora_targets: mdl_finetuned trains LoRA adapters")
     if len(set(mdl["models"])) != len(mdl["models"]):
         errors.append(f"mdl.models: {mdl['models']} lists a model twice")
+    lora_keys = set(schema_defaults("experiments", "trained", "lora"))
+    for key in mdl["finetuned"]["lora"]:
+        if key not in lora_keys:
+            errors.append(
+                f"mdl.finetuned.lora.{key}: not a LoRA setting; allowed: "
+                + ", ".join(sorted(lora_keys))
+            )
+    if mdl["learned"]["lora"]:
+        errors.append("mdl.learned.lora: the learned curve fits a linear probe, not LoRA")
     for variant in ("learned", "finetuned"):
         sizes = mdl[variant]["sizes"]
         if any(b <= a for a, b in zip(sizes, sizes[1:], strict=False)):

@@ -599,11 +599,14 @@ class Plan:
         nll = any(info.measures[m].mdl["score"] == "nll" for m in self.mdl_measures(dataset))
         curves = {}
         if "learned" in self.mdl_variants(dataset):
-            curves["learned"] = dict(self.config["mdl"]["learned"])
+            curves["learned"] = {
+                k: v for k, v in self.config["mdl"]["learned"].items() if k != "lora"
+            }
         return {**self._mdl_common(dataset), "nll": nll, "curves": curves}
 
     def mdl_curve_params(self, dataset: str, variant: str) -> dict[str, Any]:
-        return {**self._mdl_common(dataset), "curves": {variant: dict(self.config["mdl"][variant])}}
+        curve = {k: v for k, v in self.config["mdl"][variant].items() if k != "lora"}
+        return {**self._mdl_common(dataset), "curves": {variant: curve}}
 
     def mdl_method_params(self, model: str, variant: str) -> dict[str, Any]:
         """The probe's or LoRA's settings (experiments.trained, else the schema defaults)."""
@@ -613,6 +616,7 @@ class Plan:
         if variant == "learned":
             return dict(trained.get("probe") or schema_defaults("experiments", "trained", "probe"))
         lora = dict(trained.get("lora") or schema_defaults("experiments", "trained", "lora"))
+        lora |= self.config["mdl"]["finetuned"]["lora"]  # the curve's own overrides
         lora.pop("checkpoint_every", None)
         return {"lora": lora, "targets": list(self.config["models"][model]["lora_targets"])}
 
