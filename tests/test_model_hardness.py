@@ -197,9 +197,9 @@ def test_experiments_draw_only_scored_items_when_the_mdl_sample_is_capped():
 
 
 def test_a_killed_finetuned_curve_resumes_at_its_first_unfinished_point(
-    tiny,
+    tiny,  # noqa: F811  (the fixture)
     tmp_path,
-    monkeypatch,  # noqa: F811  (the fixture)
+    monkeypatch,
 ):
     """A finished curve point is kept; a killed job redoes only the rest, with the numbers an
     uninterrupted run gives."""
