@@ -181,7 +181,7 @@ def test_bad_mdl_config_is_named(edit, message):
         validated(cfg)
 
 
-def test_experiments_draw_only_scored_items_when_the_mdl_sample_is_capped():
+def test_unstratified_draws_take_only_scored_items_when_the_mdl_sample_is_capped():
     table = pd.DataFrame(
         {
             "id": ["a", "b", "c", "d"],
@@ -191,7 +191,8 @@ def test_experiments_draw_only_scored_items_when_the_mdl_sample_is_capped():
         }
     )
     assert list(drawable(table)) == [True, False, True, False]
-    assert stratum(table, "m", "hard") == ["a"] and stratum(table, "any", "all") == ["a", "c"]
+    # unstratified draws take the scored sample; a level's stratum every probing item with it
+    assert stratum(table, "any", "all") == ["a", "c"] and stratum(table, "m", "hard") == ["a", "b"]
     assert list(drawable(table.drop(columns="sampled"))) == [True, True, True, False]
     assert math.isclose(drawable(table).mean(), 0.5)
 

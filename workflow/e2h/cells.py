@@ -25,7 +25,6 @@ from e2h.sampling import (
     Split,
     capped_test_sample,
     draw_split,
-    drawable,
 )
 
 log = logging.getLogger(__name__)
@@ -146,7 +145,7 @@ def zero_shot_test_ids(table: pd.DataFrame, spec: CellSpec) -> list[str]:
     """Zero-shot covers every item any supervised arm of this dataset tests (docs/defects.md#d-23):
     the union of the capped samples over measures and resamples, or the whole probing set."""
     if spec.cap is None:
-        return sorted(table.loc[drawable(table), "id"])
+        return sorted(table.loc[table["probing"], "id"])
     ids: set[str] = set()
     for measure in spec.cap_measures or (ANY_MEASURE,):
         for r in range(spec.resamples):

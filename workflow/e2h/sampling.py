@@ -34,17 +34,19 @@ class Split:
 
 
 def drawable(table: pd.DataFrame) -> pd.Series:
-    """Items experiments may draw: the probing set, or, when the MDL stage scored only a
-    sample of it (``mdl.probing_cap``), that sample (column ``sampled``), so every measure,
-    model-based ones included, is defined on every drawn item (docs/hardness.md#mdl-sample)."""
+    """Items an unstratified draw (measure ``any``, level ``all``) may take: the probing set,
+    or, when the MDL stage scored only a sample of it (``mdl.probing_cap``), that sample
+    (column ``sampled``), so the train = All cells test items every measure, model-based ones
+    included, is defined on (docs/hardness.md#mdl-sample). A level's stratum needs no such
+    rule: items without a value have no level."""
     return table["sampled"] if "sampled" in table.columns else table["probing"]
 
 
 def stratum(table: pd.DataFrame, measure: str, level: str) -> list[str]:
-    """Sorted drawable ids of one level (``all``: every drawable item)."""
-    probing = table[drawable(table)]
+    """Sorted probing ids of one level (``all``: every drawable item, :func:`drawable`)."""
     if level == "all" or measure == ANY_MEASURE:
-        return sorted(probing["id"])
+        return sorted(table.loc[drawable(table), "id"])
+    probing = table[table["probing"]]
     return sorted(probing.loc[probing[f"{measure}_level"] == level, "id"])
 
 
@@ -87,7 +89,7 @@ def draw_split(
 ) -> Split:
     """Training ids (first ``n_train`` of a keyed permutation of the stratum minus the test
     sample) in a keyed order, and the test ids (the sample, or every other probing item)."""
-    probing = sorted(table.loc[drawable(table), "id"])
+    probing = sorted(table.loc[table["probing"], "id"])
     cap = set(test_cap) if test_cap is not None else set()
     train: list[str] = []
     if n_train > 0:

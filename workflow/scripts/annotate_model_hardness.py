@@ -36,10 +36,10 @@ def main(smk) -> None:
         merged, set(merged.loc[merged["probing"], "id"]), smk.wildcards.dataset, measures,
         tuple(smk.params.percentiles),
     )  # fmt: skip
-    # experiments draw only items every measure is defined on (e2h.sampling.drawable)
+    # unstratified draws take only items every measure is defined on (e2h.sampling.drawable)
     table["sampled"] = table["probing"] & table[columns].notna().all(axis=1)
     logging.info(
-        "%d of %d probing items scored: the experiments draw from them",
+        "%d of %d probing items scored: unstratified draws take them",
         int(table["sampled"].sum()),
         int(table["probing"].sum()),
     )

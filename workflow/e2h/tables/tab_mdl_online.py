@@ -1,5 +1,5 @@
 """``tab-mdl-online``: the dataset-level online (prequential) code length of each hardness
-model's learning curve on the hardness pool (Voita & Titov 2020; docs/hardness.md#online-code).
+model's learning curve on the hardness pool (Voita & Titov 2020; docs/hardness.md#mdl-prequential).
 
 Beyond the paper, whose "MDL" is a probability area and not a code length. One row per
 (dataset, hardness model, method): the bits the online code sends for the pool's training
