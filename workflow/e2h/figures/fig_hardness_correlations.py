@@ -131,7 +131,14 @@ def draw(data: pd.DataFrame, labels: dict[str, str] | None = None) -> plt.Figure
                     fontsize=9,
                     color="white" if abs(value) > 0.6 else "black",
                 )
-        ax.set_title(f"{registry.dataset(dataset).short_name} Hardness Measures")
+        title = f"{registry.dataset(dataset).short_name} Hardness Measures"
+        d = data[data["dataset"] == dataset]
+        info = registry.dataset(dataset)
+        with_mdl = d[[info.model_based(a) or info.model_based(b)
+                      for a, b in zip(d["measure_x"], d["measure_y"], strict=True)]]  # fmt: skip
+        if len(with_mdl):  # MDL covers the scored sample only: say over how many items
+            title += f"\n(MDL pairs over n = {int(with_mdl['n_pairs'].min())} scored items)"
+        ax.set_title(title)
         ax.grid(False)
     for ax in axes.flat[len(datasets) :]:
         ax.axis("off")

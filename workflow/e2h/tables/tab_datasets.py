@@ -17,6 +17,9 @@ ROWS = [
     ("Num. Reasoning Steps", ["num_steps"]),
     ("Reasoning Num. Words", ["reasoning_num_words"]),
     ("Depth of Knowledge", ["human_depth_of_knowledge"]),
+    # any model-based measure (docs/hardness.md#mdl); GSM8k's gold-answer NLL is not the
+    # paper's "MDL" and gets no check mark, as in the paper
+    ("MDL", ["mdl_decoding", "mdl_learned", "mdl_finetuned"]),
 ]
 
 
@@ -33,12 +36,14 @@ def build(
             "Probing set": int(table["probing"].sum()),
             "Hardness pool": int((~table["probing"]).sum()) or "–",
         }
+        if "sampled" in table.columns:  # the MDL stage scored a sample of the probing set
+            col["MDL-scored items"] = int(table["sampled"].sum())
         if paper_n is not None:
             col["Items in paper"] = paper_n.get(dataset, "–")
         for label, names in ROWS:
             col[label] = "✓" if any(m in measures[dataset] for m in names) else ""
         cols[registry.dataset(dataset).name] = col
-    frame = pd.DataFrame(cols)
+    frame = pd.DataFrame(cols).fillna("–")  # e.g. MDL-scored items of a dataset without MDL
     frame.index.name = "Row"
     frame = frame.reset_index()
     return frame[[c for c in frame.columns]].astype(str)
