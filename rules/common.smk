@@ -121,5 +121,7 @@ def output_files(output):
 def mdl_curve_inputs(wildcards):
     """The learned curve reads the zero-shot pass's hidden states; the finetuned one the model."""
     if wildcards.variant == "learned":
-        return {"manifest": f"results/mdl/{wildcards.dataset}/{wildcards.model}/states/manifest.json"}
+        return {
+            "manifest": f"results/mdl/{wildcards.dataset}/{wildcards.model}/states/manifest.json"
+        }
     return {"model": PLAN.model_input(wildcards.model)}

@@ -83,12 +83,16 @@ rule mdl_curve:
     resources:
         mem_mb=lambda wc, attempt: model_mem_mb(wc.model, attempt),
         runtime=model_resource("runtime"),
-        gpu=lambda wc: 0 if wc.variant == "learned" else config["models"][wc.model]["gpus"],
+        gpu=lambda wc: (
+            0 if wc.variant == "learned" else config["models"][wc.model]["gpus"]
+        ),
     params:
         mdl=lambda wc: PLAN.mdl_curve_params(wc.dataset, wc.variant),
         method=lambda wc: PLAN.mdl_method_params(wc.model, wc.variant),
         # the learned curve reads features (their manifest names the model)
-        registry=lambda wc: {} if wc.variant == "learned" else PLAN.model_params(wc.model),
+        registry=lambda wc: (
+            {} if wc.variant == "learned" else PLAN.model_params(wc.model)
+        ),
         checkpoints="results/checkpoints/mdl/{dataset}/{model}/{variant}",
     script:
         "../workflow/scripts/mdl_curve.py"
