@@ -53,17 +53,22 @@ def test_default_cells_per_dataset_and_method(default):
     # probe / LoRA-MC: (3 + 4 extra measures) x easy/hard + Table 4
     assert got[("arc", "zs")] == 1
     assert got[("arc", "icl")] == 3 * 3 + 5 * 2 + 1
-    assert got[("arc", "probe")] == got[("arc", "lora_mc")] == 7 * 2 + 1
+    assert got[("arc", "lora_mc")] == 7 * 2 + 1
+    # + learning curves (fig-cost-curves): 3 ARC, 1 MMLU, 1 StrategyQA measure x easy / hard
+    # x 4 sizes
+    assert got[("arc", "probe")] == 7 * 2 + 1 + 3 * 2 * 4
     # MMLU: binary measure (no medium), 3 secondary measures, the transfer ICL cells of Figure 1
     assert got[("mmlu", "icl")] == 2 + 3 * 2 + 1 + 4
     assert got[("mmlu", "zs")] == 1 + 1  # the grid's and Figure 1's zero-shot cells
-    assert got[("mmlu", "probe")] == 2 * 2 + 1 + 4 and got[("mmlu", "lora_mc")] == 2 * 2 + 1 + 4
+    assert got[("mmlu", "probe")] == 2 * 2 + 1 + 4 + 2 * 4
+    assert got[("mmlu", "lora_mc")] == 2 * 2 + 1 + 4
     assert got[("strategyqa", "icl_cot")] == 3 + 2 * 2 + 1 and got[("strategyqa", "icl")] == 1
-    assert got[("strategyqa", "probe")] == 2 * 2 + 1 and got[("strategyqa", "lora_cot")] == 5
+    assert got[("strategyqa", "probe")] == 2 * 2 + 1 + 2 * 4
+    assert got[("strategyqa", "lora_cot")] == 5
     assert got[("strategyqa", "lora_mc")] == 1  # Table 4's row only
     assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 2 * 2 + 1
     assert got[("gsm8k", "lora_cot")] == 2 + 1 and ("gsm8k", "probe") not in got
-    assert len(default.cells) == 117
+    assert len(default.cells) == 157
     assert len(default.representations) == 3  # ARC, MMLU, StrategyQA probes
 
 
@@ -92,7 +97,7 @@ def test_unplanned_cell_is_named(default):
 def test_settings_that_change_predictions_are_in_the_spec(default):
     """reserve, cap_measures and max_new_tokens are part of the spec the job gets (params)."""
     zs = default.one(dataset="arc", method="zs", measure="any", train="unsup")
-    assert zs.reserve == 10 and zs.cap_measures == (
+    assert zs.reserve == 80 and zs.cap_measures == (  # the largest learning-curve size
         "human_grade",
         "human_difficulty",
         "human_bloom",
@@ -106,7 +111,7 @@ def test_settings_that_change_predictions_are_in_the_spec(default):
     cot = default.one(dataset="gsm8k", method="icl_cot", train="hard", measure="num_steps")
     assert cot.max_new_tokens == 128
     params = default.cell_params(zs)
-    assert params["spec"]["reserve"] == 10 and params["spec"]["cap_measures"][-1] == "any"
+    assert params["spec"]["reserve"] == 80 and params["spec"]["cap_measures"][-1] == "any"
     # job sizes are not predictions: editing them reruns nothing
     entry = params["registry"]["smollm2-135m"]
     assert not {"gpus", "mem_mb", "runtime"} & set(entry)
@@ -115,7 +120,7 @@ def test_settings_that_change_predictions_are_in_the_spec(default):
 
 def test_two_models_reach_every_figure_that_shows_models(default):
     plan = plan_of(two_models(default.config))
-    assert len(plan.cells) == 2 * 117 - 13  # Figure 1's 13 cells run on one model
+    assert len(plan.cells) == 2 * 157 - 13  # Figure 1's 13 cells run on one model
     for output_id in [
         "fig-e2h-main",
         "fig-e2h-all-test",
@@ -146,6 +151,7 @@ def test_two_models_reach_every_figure_that_shows_models(default):
 def test_without_trained_methods_only_prompting_ids_exist(default):
     cfg = copy.deepcopy(default.config)
     cfg["experiments"]["trained"] = None
+    cfg["experiments"]["learning_curves"] = None
     cfg["experiments"]["third_grade_to_college"]["methods"] = ["icl"]
     plan = plan_of(cfg)
     assert set(plan.outputs) == {
@@ -164,6 +170,7 @@ def test_without_trained_methods_only_prompting_ids_exist(default):
         "tab-sgr-pairwise",
         "tab-sgr-vs-paper",
         "fig-third-grade-to-college",
+        "fig-train-test-gap",
     }
     assert not plan.representations
     assert {registry.method(s.method).kind for s in plan.cells.values()} == {"prompting"}
@@ -189,8 +196,9 @@ def test_paper_scale_cell_counts(paper):
     # 25 population-grid + 24 secondary-measure ICL cells (length and MDL measures, easy /
     # hard) + StrategyQA's non-CoT row + 5 Figure 1
     assert kinds["prompting"] == 50 + 5
-    # probe 17 + 9 + 7, LoRA-MC 17 + 9 + 1, LoRA-CoT 7 + 7, + probe and LoRA-MC x 4 sources
-    assert kinds["probe"] + kinds["lora"] == 74 + 8
+    # probe 17 + 9 + 7, LoRA-MC 17 + 9 + 1, LoRA-CoT 7 + 7, + probe and LoRA-MC x 4 sources,
+    # + learning curves: 5 measures x easy / hard x 6 sizes
+    assert kinds["probe"] + kinds["lora"] == 74 + 8 + 60
     assert {s.model for s in paper.cells.values()} == {"llama2-70b", "mixtral-8x7b"}
     assert len(paper.representations) == 5
     assert all(s.cap is None for s in paper.cells.values() if s.dataset != "gsm8k")
@@ -227,6 +235,9 @@ def test_each_id_depends_on_exactly_the_code_it_runs(default):
         "fig-sgr-by-method-extra",
         "tab-sgr-by-method",
         "tab-all-to-all",
+        "fig-cost-curves",
+        "fig-cost-curves-mmlu",
+        "fig-train-test-gap",
         "fig-third-grade-to-college-by-method",
     }
     scripts = ROOT / "workflow" / "scripts"

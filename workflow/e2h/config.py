@@ -165,7 +165,18 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"experiments.trained.methods: {m!r} is not a trained method; allowed: "
                 f"{', '.join(trained_known)}"
             )
+    curves = exp.get("learning_curves") or {}
+    sizes = curves.get("sizes") or []
+    if any(b <= a for a, b in zip(sizes, sizes[1:], strict=False)):
+        errors.append(f"experiments.learning_curves.sizes: {sizes} must be strictly increasing")
+    for dataset in curves.get("measures") or {}:
+        if dataset in known and not known[dataset].runs(curves["method"]):
+            errors.append(
+                f"experiments.learning_curves.measures.{dataset}: {dataset} does not run "
+                f"{curves['method']!r}"
+            )
     for key, lists in [
+        ("experiments.learning_curves.measures", curves.get("measures") or {}),
         ("experiments.extra_measures", exp.get("extra_measures") or {}),
         ("experiments.trained.extra_measures", trained.get("extra_measures") or {}),
     ]:

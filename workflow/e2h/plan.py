@@ -44,6 +44,8 @@ RESOURCE_FILES = [
 JOB_FIELDS = ("gpus", "mem_mb", "runtime", "threads")
 #: Train levels of the secondary measures' ICL arms (fig-e2h-extra-measures: Unsup, Easy, Hard).
 SECONDARY_LEVELS = ["easy", "hard"]
+#: Training sources of the learning curves (fig-cost-curves).
+CURVE_LEVELS = ["easy", "hard"]
 #: Prompt of the 3rd grade → college cells: MMLU's prompt of each method.
 TRANSFER_DATASET = "mmlu"
 
@@ -68,6 +70,7 @@ class OutputKind:
 
 
 _RQ1_MDL = "RQ1: measuring hardness"
+_RQ3 = "RQ3: cost and noise of hard data"
 _RQ1, _RQ2, _RQ4 = (
     "RQ1: measuring hardness",
     "RQ2: easy-to-hard generalization",
@@ -115,6 +118,9 @@ OUTPUTS: dict[str, OutputKind] = {
         OutputKind("fig-sgr-by-method-extra", "figure", "e2h.figures.fig_sgr_by_method", _RQ2),
         OutputKind("tab-sgr-by-method", "table", "e2h.figures.fig_sgr_by_method", _RQ2),
         OutputKind("tab-all-to-all", "table", "e2h.tables.tab_all_to_all", _RQ2),
+        OutputKind("fig-cost-curves", "figure", "e2h.figures.fig_cost_curves", _RQ3),
+        OutputKind("fig-train-test-gap", "figure", "e2h.figures.fig_train_test_gap", _RQ4),
+        OutputKind("fig-cost-curves-mmlu", "figure", "e2h.figures.fig_cost_curves", _RQ3),
         OutputKind(
             "fig-third-grade-to-college-by-method",
             "figure",
@@ -234,6 +240,7 @@ class Plan:
         if self.exp:
             self._plan_grid()
             self._plan_transfer()
+            self._plan_curves()
             self._plan_representations()
         self.groups: dict[str, CellGroup] = {}
         self._plan_groups()
@@ -279,7 +286,8 @@ class Plan:
     def reserve(self, dataset: str) -> int:
         """Largest training draw on a dataset: capped test samples leave that many per level."""
         n_trained = int(self.trained["n"]) if self.trained_methods else 0
-        return max(int(self.exp["k"][dataset]), n_trained)
+        curve = max(self.curve_config["sizes"]) if self.curve_measures(dataset) else 0
+        return max(int(self.exp["k"][dataset]), n_trained, curve)
 
     def cap_measures(self, dataset: str) -> tuple[str, ...]:
         """Measures whose capped test samples the shared zero-shot cell must cover."""
@@ -294,7 +302,16 @@ class Plan:
     def _add(self, spec: CellSpec) -> None:
         self.cells.setdefault(spec.directory, spec)
 
-    def _grid_cell(self, dataset: str, model: str, method: str, measure: str, train: str, n: int):
+    def _grid_cell(
+        self,
+        dataset: str,
+        model: str,
+        method: str,
+        measure: str,
+        train: str,
+        n: int,
+        resamples: int | None = None,
+    ):
         cot = registry.method(method).cot
         cap = self.exp["test_cap"].get(dataset)
         return CellSpec(
@@ -305,7 +322,7 @@ class Plan:
             measure=measure,
             train=train,
             n=int(n),
-            resamples=int(self.exp["resamples"]),
+            resamples=int(resamples or self.exp["resamples"]),
             cap=None if cap is None else int(cap),
             seed=int(self.config["seed"]),
             max_new_tokens=int(self.exp["max_new_tokens"][dataset]) if cot else None,
@@ -351,6 +368,61 @@ class Plan:
     def n(self, method: str) -> int:
         """Training items of a trained method's cells."""
         return int(self.trained["n"])
+
+    # --------------------------------------------------------- learning curves (RQ3)
+
+    @property
+    def curve_config(self) -> dict[str, Any]:
+        return (self.exp or {}).get("learning_curves") or {}
+
+    def curve_measures(self, dataset: str) -> list[str]:
+        """Measures with linear-probe learning curves (fig-cost-curves) on a dataset."""
+        return list((self.curve_config.get("measures") or {}).get(dataset, []))
+
+    def _plan_curves(self) -> None:
+        """Probe cells of every (measure, easy / hard, size): the nested learning curves of
+        docs/methods.md#learning-curves (prefixes of one keyed permutation per resample)."""
+        lc = self.curve_config
+        for dataset in self.grid_datasets():
+            for model in self.models:
+                for measure in self.curve_measures(dataset):
+                    for level in CURVE_LEVELS:
+                        for n in lc["sizes"]:
+                            spec = self._grid_cell(
+                                dataset, model, lc["method"], measure, level, n, lc["resamples"]
+                            )
+                            self._add(spec)
+
+    def curve_specs(self) -> list[dict[str, Any]]:
+        """fig-cost-curves: per (model, dataset, measure), {arm: {n: predictions path}}."""
+        lc = self.curve_config
+        specs = []
+        for model in self.models:
+            for dataset in self.grid_datasets():
+                for measure in self.curve_measures(dataset):
+                    arms = {
+                        level: {
+                            int(n): predictions(
+                                self.one(
+                                    dataset=dataset, model=model, method=lc["method"],
+                                    measure=measure, train=level, n=int(n),
+                                    resamples=int(lc["resamples"]),
+                                )
+                            )
+                            for n in lc["sizes"]
+                        }
+                        for level in CURVE_LEVELS
+                    }  # fmt: skip
+                    specs.append(
+                        {
+                            "model": model,
+                            "dataset": dataset,
+                            "measure": measure,
+                            "title": self._panel_title(model, dataset, measure),
+                            "arms": arms,
+                        }
+                    )
+        return specs
 
     # --------------------------------------------------------- 3rd grade → college
 
@@ -514,7 +586,10 @@ class Plan:
         }
         kind = registry.method(spec.method).kind
         if kind == "probe":
-            params["trained"] = dict(self.trained["probe"])
+            from e2h.config import schema_defaults
+
+            probe = self.trained.get("probe") or schema_defaults("experiments", "trained", "probe")
+            params["trained"] = dict(probe)
             params["registry"] = {}  # a probe reads features; the model is in their manifest
         elif kind == "lora":
             lora = {k: v for k, v in self.trained["lora"].items() if k != "checkpoint_every"}
@@ -651,7 +726,12 @@ class Plan:
 
     def _panel_title(self, model: str, dataset: str, measure: str) -> str:
         title = registry.panel_title(dataset, measure)
-        return f"{model}: {title}" if len(self.models) > 1 else title
+        title = f"{model}: {title}" if len(self.models) > 1 else title
+        if registry.dataset(dataset).model_based(measure) and model in self.mdl_models:
+            # its hard items are those this very model finds hard zero-shot: the Unsupervised
+            # arm is near 0 by construction (docs/hardness.md#mdl-default)
+            title += "\n(MDL from this model itself)"
+        return title
 
     def _title(self, text: str) -> str:
         """A figure title naming every model it shows."""
@@ -742,6 +822,7 @@ class Plan:
                                     method=method,
                                     measure=measure,
                                     train=level,
+                                    resamples=int(self.exp["resamples"]),  # not a curve's
                                 )
                             )
                         methods[registry.method(method).label] = arms
@@ -895,6 +976,22 @@ class Plan:
                     "dpi": fig["dpi"],
                 },
             )
+        # RQ4's train-test gap: the grid's easy / medium / hard arms of measures with a medium
+        gap = [s for s in panels if {"easy", "medium", "hard"} <= set(s["arms"])]
+        if gap:
+            self._add_output(
+                "fig-train-test-gap",
+                {"cells": sorted({p for s in gap for p in s["arms"].values()}), "tables": tables},
+                {
+                    "panels": gap,
+                    "tables": table_map,
+                    "title": self._title(
+                        "Hard Test Performance As a Function of Train Data Hardness"
+                    ),
+                    **boot,
+                    **fig,
+                },
+            )
         all_train = self.all_train_specs()
         self._add_output(
             "fig-acc-vs-test-hardness",
@@ -917,6 +1014,28 @@ class Plan:
             {"ours": "results/tables/tab-sgr.csv", "paper": str(PAPER_NUMBERS)},
             {},
         )
+        curves = self.curve_specs()
+        if curves:
+            cost = dict(self.curve_config["cost"])
+            for output_id, chosen in [
+                ("fig-cost-curves", curves),
+                ("fig-cost-curves-mmlu", [c for c in curves if c["dataset"] == "mmlu"]),
+            ]:
+                if not chosen:
+                    continue
+                paths = sorted({p for c in chosen for a in c["arms"].values() for p in a.values()})
+                self._add_output(
+                    output_id,
+                    {"cells": paths, "tables": tables},
+                    {
+                        "panels": chosen,
+                        "tables": table_map,
+                        "cost": cost,
+                        "title": self._title("Hard Data 2x Costlier to Label"),
+                        **boot,
+                        **fig,
+                    },
+                )
         if self.transfer_config:
             cells = self.transfer_cells(registry.dataset(TRANSFER_DATASET).supervised)
             self._add_output(

@@ -143,11 +143,13 @@ def _se(acc_mean: np.ndarray) -> float:
 
 
 def _edge_text(edges: np.ndarray) -> list[str]:
-    """Edges with one decimal, or as many more as it takes to tell them apart (MDL scores can
-    span a small range)."""
+    """Edges with one decimal, or as many more as it takes to tell them apart and to show each
+    within 1 % of a bin's width (MDL edges such as 0.25 must not read 0.2)."""
+    width = float(np.min(np.diff(edges))) if len(edges) > 1 else 1.0
     for digits in range(1, 7):
         text = [f"{e:.{digits}f}" for e in edges]
-        if len(set(text)) == len(text):
+        close = all(abs(float(t) - e) <= 0.01 * width for t, e in zip(text, edges, strict=True))
+        if len(set(text)) == len(text) and close:
             return text
     return [f"{e:.6g}" for e in edges]
 

@@ -1,0 +1,181 @@
+"""``fig-cost-curves`` and ``fig-cost-curves-mmlu``: is easy data the better buy when a hard
+label costs more? (RQ3, docs/methods.md#learning-curves)
+
+Linear-probe learning curves on easy and on hard training data (nested sizes, the same keyed
+test items for every size and source), hard test level, re-plotted against labelling cost:
+cost(easy, n) = n, cost(hard, n) = hard_factor · n, points kept where min ≤ cost ≤ max. Each
+point is a boot-averaged accuracy with its grid-bootstrap 95 % interval, drawn as a band (the
+paper draws none). Per panel and for every cost both sources reach, the figure data gives
+Easy − Hard with its paired bootstrap interval and p-value, and the **break-even cost**: the
+smallest such cost at which easy data matches or beats hard data (point estimates), and
+whether that difference's interval excludes zero.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from e2h import stats
+from e2h.arms import accuracy_summary, arm_matrix, read_predictions
+from e2h.plotting import chance_line
+from e2h.seeds import rng
+
+LABELS = {"easy": "Easy", "hard": "Hard"}
+COLOURS = {"easy": "#55a868", "hard": "#c44e52"}
+TEST_LEVEL = "hard"
+
+
+@dataclass
+class CurvePanel:
+    """One (model, dataset, measure): predictions per training source and size."""
+
+    dataset: str
+    measure: str
+    levels: pd.Series  # item id → level of the measure
+    arms: dict[str, dict[int, pd.DataFrame]]
+    model: str = ""
+    title: str = ""
+
+
+def load_panels(specs: list[dict[str, Any]], tables: dict[str, str]) -> list[CurvePanel]:
+    """specs: [{model, dataset, measure, title, arms: {source: {n: predictions path}}}]."""
+    levels: dict[str, pd.DataFrame] = {}
+    panels = []
+    for spec in specs:
+        dataset = spec["dataset"]
+        if dataset not in levels:
+            levels[dataset] = pd.read_parquet(tables[dataset]).set_index("id")
+        arms = {
+            source: {int(n): read_predictions([path]) for n, path in by_n.items()}
+            for source, by_n in spec["arms"].items()
+        }
+        panels.append(
+            CurvePanel(
+                dataset,
+                spec["measure"],
+                levels[dataset][f"{spec['measure']}_level"],
+                arms,
+                model=spec["model"],
+                title=spec["title"],
+            )
+        )
+    return panels
+
+
+def cost_of(source: str, n: int, hard_factor: float) -> float:
+    return float(n) * (hard_factor if source == "hard" else 1.0)
+
+
+def kept(cost: float, rule: dict[str, Any]) -> bool:
+    high = rule.get("max")
+    return cost >= float(rule["min"]) and (high is None or cost <= float(high))
+
+
+def build(
+    panels: list[CurvePanel], rule: dict[str, Any], draws: int, base_seed: int
+) -> pd.DataFrame:
+    """Rows ``scope`` = point (source, n, cost, accuracy, CI, kept), difference (Easy − Hard at
+    a common kept cost) and break_even (one per panel)."""
+    rows = []
+    factor = float(rule["hard_factor"])
+    for panel in panels:
+        base = {"panel": panel.title, "dataset": panel.dataset, "measure": panel.measure,
+                "model": panel.model}  # fmt: skip
+        mats: dict[tuple[str, float], pd.DataFrame] = {}
+        for source, by_n in panel.arms.items():
+            for n, pred in sorted(by_n.items()):
+                cost = cost_of(source, n, factor)
+                mat = arm_matrix(pred, panel.levels, TEST_LEVEL)
+                gen = rng("bootstrap", "fig-cost-curves", panel.dataset, panel.measure, source, n,
+                          base_seed=base_seed)  # fmt: skip
+                rows.append(
+                    {**base, "scope": "point", "source": source, "label": LABELS[source],
+                     "n": n, "cost": cost, "kept": kept(cost, rule),
+                     **accuracy_summary(mat, draws, gen)}
+                )  # fmt: skip
+                if kept(cost, rule):
+                    mats[(source, cost)] = mat
+        common = sorted({c for s, c in mats if s == "easy"} & {c for s, c in mats if s == "hard"})
+        break_even = None
+        for cost in common:
+            gen = rng("bootstrap", "fig-cost-curves", panel.dataset, panel.measure, "diff", cost,
+                      base_seed=base_seed)  # fmt: skip
+            res = stats.diff_bootstrap(mats[("easy", cost)], mats[("hard", cost)], draws, gen)
+            row = {**base, "scope": "difference", "cost": cost,
+                   "easy_minus_hard": 100 * res.estimate, "ci_low": 100 * res.ci_low,
+                   "ci_high": 100 * res.ci_high, "p_value": res.p_value,
+                   "n_items": res.n_items}  # fmt: skip
+            rows.append(row)
+            if break_even is None and res.estimate >= 0:
+                break_even = row
+        rows.append(
+            {**base, "scope": "break_even",
+             "cost": np.nan if break_even is None else break_even["cost"],
+             "easy_minus_hard": np.nan if break_even is None else break_even["easy_minus_hard"],
+             "ci_low": np.nan if break_even is None else break_even["ci_low"],
+             "ci_high": np.nan if break_even is None else break_even["ci_high"],
+             "significant": None if break_even is None else bool(break_even["ci_low"] > 0),
+             "costs_compared": len(common)}
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _note(row: pd.Series) -> str:
+    if pd.isna(row["cost"]):
+        if not row["costs_compared"]:
+            return "no cost both sources reach"
+        return "easy below hard at every common cost"
+
+    def num(v: float) -> str:  # never "-0.0"
+        return f"{round(v, 1) + 0.0:+.1f}"
+
+    text = (
+        f"easy ≥ hard from cost {row['cost']:g}: {num(row['easy_minus_hard'])} "
+        f"[{num(row['ci_low'])}, {num(row['ci_high'])}]"
+    )
+    return text + ("" if row["significant"] else " (CI includes 0)")
+
+
+def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
+    points = data[(data["scope"] == "point") & data["kept"].astype(bool)]
+    notes = data[data["scope"] == "break_even"].set_index("panel")
+    panels = list(dict.fromkeys(data["panel"]))
+    ncols = min(ncols, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False, layout="constrained"
+    )
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        d = points[points["panel"] == panel]
+        for source in ("easy", "hard"):
+            s = d[d["source"] == source].sort_values("cost")
+            if s.empty:
+                continue
+            ax.plot(s["cost"], s["accuracy"], marker="o", color=COLOURS[source],
+                    label=LABELS[source])  # fmt: skip
+            ax.fill_between(s["cost"], s["ci_low"].clip(0, 100), s["ci_high"].clip(0, 100),
+                            color=COLOURS[source], alpha=0.15, linewidth=0)  # fmt: skip
+        costs = sorted(d["cost"].unique())
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(costs, [f"{c:g}" for c in costs])
+        ax.minorticks_off()
+        low = np.nanmin(np.r_[d["ci_low"].to_numpy(), d["accuracy"].to_numpy(), 100.0])
+        high = np.nanmax(np.r_[d["ci_high"].to_numpy(), d["accuracy"].to_numpy(), 0.0])
+        ax.set_ylim(max(0, math.floor((low - 5) / 5) * 5), min(105, math.ceil((high + 5) / 5) * 5))
+        chance_line(ax, d["dataset"].iloc[0])
+        ax.set_title(panel, fontsize=10, pad=14)
+        ax.text(0.5, 1.01, _note(notes.loc[panel]), transform=ax.transAxes, fontsize=7,
+                ha="center", va="bottom")  # fmt: skip
+        ax.set_xlabel("Training Data Cost")
+        ax.set_ylabel("Hard Test Accuracy (%)")
+        ax.legend(title="Training Data", fontsize=7, title_fontsize=7, loc="lower right")
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    fig.suptitle(title)
+    return fig
