@@ -28,6 +28,8 @@ RQ2_FIGURES = [
     "fig-sgr-by-method",
     "fig-sgr-by-method-extra",
     "fig-third-grade-to-college-by-method",
+    "fig-train-test-gap",
+    "fig-cost-curves",
 ]
 HIDDEN = "results/representations/strategyqa/tiny/p0306/manifest.json"
 RQ2_TABLES = [
@@ -66,6 +68,12 @@ def tiny_config(model_dir: Path) -> dict:
         },
         "train_levels": ["easy", "medium", "hard"],
         "all_to_all": True,
+        "learning_curves": {
+            "sizes": [3, 4],  # not the grid probe's n = 2: no shared cell
+            "resamples": 2,
+            "measures": {"arc": ["human_grade"]},
+            "cost": {"hard_factor": 2, "min": 2, "max": None},
+        },
         "third_grade_to_college": {
             "model": "tiny",
             "k": 2,
@@ -209,6 +217,8 @@ STATISTICS_RULES = {
     "fig_sgr_by_method",
     "fig_sgr_by_method_extra",
     "fig_third_grade_to_college_by_method",
+    "fig_train_test_gap",
+    "fig_cost_curves",
     "tab_sgr",
     "tab_sgr_pairwise",
     "tab_sgr_vs_paper",

@@ -216,8 +216,16 @@ def expected_conditions(config: dict, trained_cells: bool = False) -> int:
     trained = exp.get("trained") or {}
     methods = set(trained.get("methods", []))
     prompting = learned = 0
+    curves = exp.get("learning_curves") or {}
     for dataset, measures in exp["measures"].items():
         extra = (trained.get("extra_measures") or {}).get(dataset, [])
+        secondary = (exp.get("extra_measures") or {}).get(dataset, [])
+        prompting += 2 * len([m for m in secondary if m not in measures and m not in extra])
+        learned += (
+            2
+            * len(curves.get("sizes") or [])
+            * len((curves.get("measures") or {}).get(dataset, []))
+        )  # linear-probe learning curves, easy and hard
         prompting += 1 + TABLE4_PROMPTING[dataset] * int(exp["all_to_all"])
         for measure in measures:
             binary = measure == "human_hardness"
@@ -247,11 +255,11 @@ def test_paper_scale_dag_cell_count(tmp_path):
     assert all(len(g.cells) == 1 for g in plan.groups.values())
     kinds = [g.kind for g in plan.groups.values() if counts.get(g.name) == 1]
     assert len(kinds) == sum(n for rule, n in counts.items() if rule.startswith("cells_"))
-    # 25 population-grid cells + 14 extra-measure ICL cells + StrategyQA's non-CoT Table-4 row,
-    # + the five Figure-1 sources (ICL, zero-shot)
-    assert kinds.count("prompting") == expected_conditions(cfg) + 5 == 45
-    # probe 11 + 7 + 5, LoRA-MC 11 + 7 + 1, LoRA-CoT 5 + 7 (ARC, MMLU, StrategyQA, GSM8k),
-    # + probe and LoRA-MC x 4 Figure-1 sources
+    # 25 population-grid cells + 24 secondary-measure ICL cells (length and MDL) +
+    # StrategyQA's non-CoT Table-4 row, + the five Figure-1 sources (ICL, zero-shot)
+    assert kinds.count("prompting") == expected_conditions(cfg) + 5 == 55
+    # probe 17 + 9 + 7, LoRA-MC 17 + 9 + 1, LoRA-CoT 7 + 7 (ARC, MMLU, StrategyQA, GSM8k),
+    # + 60 learning-curve probes, + probe and LoRA-MC x 4 Figure-1 sources
     trained = len(kinds) - kinds.count("prompting")
     assert trained == expected_conditions(cfg, trained_cells=True) + 8
     # ARC, MMLU, StrategyQA for Llama-2-70b; ARC, MMLU for the transfer model (Mixtral)

@@ -822,7 +822,11 @@ class Plan:
                                     method=method,
                                     measure=measure,
                                     train=level,
-                                    resamples=int(self.exp["resamples"]),  # not a curve's
+                                    # the grid's cell, not a learning curve's
+                                    n=self.n(method)
+                                    if registry.method(method).trained
+                                    else int(self.exp["k"][dataset]),
+                                    resamples=int(self.exp["resamples"]),
                                 )
                             )
                         methods[registry.method(method).label] = arms
