@@ -179,3 +179,15 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
         ax.axis("off")
     fig.suptitle(title)
     return fig
+
+
+def run(smk) -> None:
+    """The body of both rules (fig-cost-curves and its MMLU panel alone)."""
+    from e2h.io import write_csv
+    from e2h.plotting import save_figure, set_style
+
+    set_style()
+    panels = load_panels(smk.params.panels, smk.params.tables)
+    data = build(panels, smk.params.cost, smk.params.draws, smk.params.seed)
+    write_csv(data, smk.output.data)
+    save_figure(draw(data, smk.params.title), smk.output.figures, dpi=smk.params.dpi)
