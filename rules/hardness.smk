@@ -44,6 +44,7 @@ rule mdl_zero_shot_pass:
         manifest="results/mdl/{dataset}/{model}/states/manifest.json",
         features="results/mdl/{dataset}/{model}/states/features.npy",
         mask="results/mdl/{dataset}/{model}/states/choice_mask.npy",
+        record="results/mdl/{dataset}/{model}/zero_shot.json",
     log:
         "results/logs/mdl_zero_shot_pass/{dataset}/{model}.log",
     benchmark:
@@ -73,6 +74,7 @@ rule mdl_curve:
         scores="results/mdl/{dataset}/{model}/{variant}.parquet",
         curve="results/mdl/{dataset}/{model}/{variant}_curve.parquet",
         online="results/mdl/{dataset}/{model}/{variant}_online.csv",
+        record="results/mdl/{dataset}/{model}/{variant}.json",
     log:
         "results/logs/mdl_curve/{dataset}/{model}/{variant}.log",
     benchmark:

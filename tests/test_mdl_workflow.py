@@ -4,6 +4,7 @@ what a second hardness model reruns (docs/hardness.md#mdl)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -85,6 +86,12 @@ def test_every_variant_is_scored_averaged_and_levelled(mdl_run):
         decoding["mdl_decoding"].sort_index(),
     )
     assert set(per_model["model"]) == {"tiny"}
+    for name in ("zero_shot.json", "learned.json", "finetuned.json"):  # provenance beside them
+        record = json.loads((work / "results/mdl/arc/tiny" / name).read_text())
+        assert record["settings_sha256"] and record["packages"]["torch"]
+        assert record["wall_seconds"] >= 0 and record["settings"]["mdl"]["probing_cap"] == 24
+    finetuned = json.loads((work / "results/mdl/arc/tiny/finetuned.json").read_text())
+    assert set(finetuned["mean_gold_probability_by_size"]) == {"2", "4"}
     gsm = pd.read_parquet(work / "results/hardness/gsm8k/hardness.parquet")
     assert (gsm.loc[gsm["sampled"], "mdl_nll_decoding"] > 0).all()  # nats of the gold answer
     online = pd.read_csv(work / "results/tables/tab-mdl-online.csv")

@@ -19,6 +19,7 @@ model sees the same items (common random numbers) and adding a model changes not
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +31,8 @@ from e2h.seeds import rng
 
 #: column of a per-model score file holding the paper's score, per variant
 VARIANTS = ("decoding", "learned", "finetuned")
+#: when the job's process imported this module (its records' wall time counts from here)
+_STARTED = time.time()
 
 
 def probing_subset(
@@ -309,3 +312,23 @@ def finetuned_curve(
             if not last:
                 blocks[b].append(gold.loc[draws.block_ids(b, s)].to_numpy())
     return Curve(draws, out, blocks)
+
+
+def write_record(path, smk, details: dict) -> None:
+    """Provenance next to an MDL output: the stage's settings and their hash, packages, git
+    commit, wall time and what the job measured (the config itself is only hashed)."""
+    from pathlib import Path
+
+    from e2h.provenance import config_hash, provenance_record, write_json
+
+    settings = {"mdl": dict(smk.params.mdl), **({"method": dict(smk.params.method)}
+                if hasattr(smk.params, "method") else {})}  # fmt: skip
+    record = provenance_record(
+        smk.config,
+        Path(__file__).resolve().parents[2],
+        {"rule": smk.rule, "wildcards": dict(smk.wildcards.items()), "settings": settings,
+         "settings_sha256": config_hash(settings), **details},
+    )  # fmt: skip
+    record.pop("config", None)
+    record["wall_seconds"] = round(time.time() - _STARTED, 2)
+    write_json(path, record)

@@ -61,6 +61,14 @@ def main(smk) -> None:
     write_parquet(scores, smk.output.scores)
     online = mh.online_codes(curve, n_choices).assign(dataset=dataset, model=key, method=variant)
     write_csv(online, smk.output.online)
+    mean_gold = curve.probing.mean(axis=(0, 2))
+    mh.write_record(
+        smk.output.record,
+        smk,
+        {"n_probing": len(probing), "mean_gold_probability_by_size":
+         dict(zip(map(str, draws.sizes), map(float, mean_gold), strict=True)),
+         "compression": online["compression"].tolist()},
+    )  # fmt: skip
     logging.info("scores:\n%s\nonline code:\n%s", scores.describe().to_string(), online.to_string())
     if variant == "finetuned":
         shutil.rmtree(smk.params.checkpoints, ignore_errors=True)  # outputs written: done

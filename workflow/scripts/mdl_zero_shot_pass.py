@@ -50,6 +50,12 @@ def main(smk) -> None:
     )
     scores = mh.decoding_scores(pred, probing, nll=p["nll"])
     write_parquet(scores, smk.output.scores)
+    mh.write_record(
+        smk.output.record,
+        smk,
+        {"model": info, "n_probing": len(probing), "n_items": len(items),
+         "zero_shot_accuracy": float(pred["correct"].mean())},
+    )  # fmt: skip
     logging.info(
         "zero-shot accuracy %.3f on %d items; scores:\n%s",
         pred["correct"].mean(),
