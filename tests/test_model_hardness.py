@@ -94,8 +94,11 @@ def test_model_average_needs_every_model_and_the_same_items():
     np.testing.assert_allclose(avg.set_index("id").loc[["x", "y"], "mdl_decoding"], [0.4, 0.6])
     with pytest.raises(ValueError, match=r"hardness models \['c'\] have no scores"):
         mh.average_over_models({"a": a, "b": b}, ["a", "b", "c"], ["mdl_decoding"])
-    with pytest.raises(ValueError, match="scored other items"):
+    with pytest.raises(ValueError, match=r"scored different items .*\{'a': 1\}, of 1 shared"):
         mh.average_over_models({"a": a, "b": b.iloc[:1]}, ["a", "b"], ["mdl_decoding"])
+    c = pd.DataFrame({"id": ["x", "z"], "mdl_decoding": [0.1, 0.9]})
+    with pytest.raises(ValueError, match=r"\{'a': 1, 'b': 1, 'c': 1\}, of 1 shared"):
+        mh.average_over_models({"a": a, "b": b, "c": c}, ["a", "b", "c"], ["mdl_decoding"])
 
 
 def test_learned_curve_learns_a_separable_signal_and_is_deterministic():

@@ -196,15 +196,16 @@ def average_over_models(
     missing model or a model scoring other items is an error, named)."""
     if any(m not in per_model for m in models):
         mdl.model_average({m: np.zeros(0) for m in per_model}, models)  # raises, naming them
-    ids = None
-    for m in models:
-        got = sorted(per_model[m]["id"].astype(str))
-        if ids is None:
-            ids = got
-        elif got != ids:
-            raise ValueError(
-                f"hardness model {m} scored other items than {models[0]}; rerun its MDL jobs"
-            )
+    scored = {m: set(per_model[m]["id"].astype(str)) for m in models}
+    common = set.intersection(*scored.values())
+    if any(items != common for items in scored.values()):
+        # no model is the reference: name every model with the items only it scored
+        extra = {m: len(items - common) for m, items in scored.items() if items != common}
+        raise ValueError(
+            "the hardness models scored different items (items beyond those all of them "
+            f"scored: {extra}, of {len(common)} shared); rerun the MDL jobs of those models"
+        )
+    ids = sorted(common)
     out = pd.DataFrame({"id": ids})
     for col in columns:
         values = {m: per_model[m].set_index("id").loc[ids, col].to_numpy() for m in models}
