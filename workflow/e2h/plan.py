@@ -413,15 +413,7 @@ class Plan:
                         }
                         for level in CURVE_LEVELS
                     }  # fmt: skip
-                    specs.append(
-                        {
-                            "model": model,
-                            "dataset": dataset,
-                            "measure": measure,
-                            "title": self._panel_title(model, dataset, measure),
-                            "arms": arms,
-                        }
-                    )
+                    specs.append(self._panel_spec(model, dataset, measure, arms=arms))
         return specs
 
     # --------------------------------------------------------- 3rd grade → college
@@ -733,6 +725,17 @@ class Plan:
             title += "\n(MDL from this model itself)"
         return title
 
+    def _panel_spec(self, model: str, dataset: str, measure: str, **fields: Any) -> dict[str, Any]:
+        """One panel of a figure or table: its model, dataset, measure and title, and what
+        it shows (arms, methods, a cell path)."""
+        return {
+            "model": model,
+            "dataset": dataset,
+            "measure": measure,
+            "title": self._panel_title(model, dataset, measure),
+            **fields,
+        }
+
     def _title(self, text: str) -> str:
         """A figure title naming every model it shows."""
         return f"{text} ({', '.join(self.models)})"
@@ -761,15 +764,7 @@ class Plan:
                                 train=level,
                             )
                         )
-                    specs.append(
-                        {
-                            "model": model,
-                            "dataset": dataset,
-                            "measure": measure,
-                            "title": self._panel_title(model, dataset, measure),
-                            "arms": arms,
-                        }
-                    )
+                    specs.append(self._panel_spec(model, dataset, measure, arms=arms))
         return specs
 
     def all_train_specs(self, secondary: bool = False) -> list[dict[str, Any]]:
@@ -788,15 +783,7 @@ class Plan:
                     self.secondary_measures(dataset) if secondary else self.exp["measures"][dataset]
                 )
                 for measure in chosen:
-                    specs.append(
-                        {
-                            "model": model,
-                            "dataset": dataset,
-                            "measure": measure,
-                            "title": self._panel_title(model, dataset, measure),
-                            "path": predictions(spec),
-                        }
-                    )
+                    specs.append(self._panel_spec(model, dataset, measure, path=predictions(spec)))
         return specs
 
     def method_panel_specs(self, extra: bool = False) -> list[dict[str, Any]]:
@@ -830,15 +817,7 @@ class Plan:
                                 )
                             )
                         methods[registry.method(method).label] = arms
-                    specs.append(
-                        {
-                            "model": model,
-                            "dataset": dataset,
-                            "measure": measure,
-                            "title": self._panel_title(model, dataset, measure),
-                            "methods": methods,
-                        }
-                    )
+                    specs.append(self._panel_spec(model, dataset, measure, methods=methods))
         return specs
 
     def all_to_all_rows(self) -> list[dict[str, Any]]:

@@ -35,6 +35,26 @@ def chance_line(ax, dataset: str) -> None:
         ax.axhline(chance, ls="--", lw=0.8, color="black")
 
 
+def signed(value: float) -> str:
+    """A difference for a panel note, one decimal with its sign, never "-0.0"."""
+    return f"{round(float(value), 1) + 0.0:+.1f}"
+
+
+def panel_grid(n_panels: int, ncols: int, width: float, height: float):
+    """(figure, axes) of a grid for ``n_panels`` panels, at most ``ncols`` per row; the
+    unused axes are switched off."""
+    import math
+
+    ncols = max(1, min(ncols, n_panels))
+    nrows = max(1, math.ceil(n_panels / ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, layout="constrained"
+    )
+    for ax in axes.flat[n_panels:]:
+        ax.axis("off")
+    return fig, axes
+
+
 def set_style() -> None:
     sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
     plt.rcParams.update({"pdf.fonttype": 42, "savefig.bbox": "tight", "figure.dpi": 100})

@@ -23,7 +23,7 @@ import pandas as pd
 
 from e2h import stats
 from e2h.arms import accuracy_summary, arm_matrix, read_predictions
-from e2h.plotting import chance_line
+from e2h.plotting import chance_line, panel_grid, signed
 from e2h.seeds import rng
 
 LABELS = {"easy": "Easy", "hard": "Hard"}
@@ -132,12 +132,9 @@ def _note(row: pd.Series) -> str:
             return "no cost both sources reach"
         return "easy below hard at every common cost"
 
-    def num(v: float) -> str:  # never "-0.0"
-        return f"{round(v, 1) + 0.0:+.1f}"
-
     text = (
-        f"easy ≥ hard from cost {row['cost']:g}: {num(row['easy_minus_hard'])} "
-        f"[{num(row['ci_low'])}, {num(row['ci_high'])}]"
+        f"easy ≥ hard from cost {row['cost']:g}: {signed(row['easy_minus_hard'])} "
+        f"[{signed(row['ci_low'])}, {signed(row['ci_high'])}]"
     )
     return text + ("" if row["significant"] else " (CI includes 0)")
 
@@ -146,11 +143,7 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
     points = data[(data["scope"] == "point") & data["kept"].astype(bool)]
     notes = data[data["scope"] == "break_even"].set_index("panel")
     panels = list(dict.fromkeys(data["panel"]))
-    ncols = min(ncols, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False, layout="constrained"
-    )
+    fig, axes = panel_grid(len(panels), ncols, 4.6, 3.4)
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = points[points["panel"] == panel]
         for source in ("easy", "hard"):
@@ -175,8 +168,6 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
         ax.set_xlabel("Training Data Cost")
         ax.set_ylabel("Hard Test Accuracy (%)")
         ax.legend(title="Training Data", fontsize=7, title_fontsize=7, loc="lower right")
-    for ax in axes.flat[len(panels) :]:
-        ax.axis("off")
     fig.suptitle(title)
     return fig
 

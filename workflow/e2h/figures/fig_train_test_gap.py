@@ -11,15 +11,13 @@ barely worse than Medium").
 
 from __future__ import annotations
 
-import math
-
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from e2h import stats
 from e2h.arms import accuracy_summary
 from e2h.panels import Panel
-from e2h.plotting import chance_line, labelled_bars
+from e2h.plotting import chance_line, labelled_bars, panel_grid, signed
 from e2h.seeds import rng
 
 ARMS = {"easy": "Easy", "medium": "Medium", "hard": "Hard"}
@@ -56,12 +54,9 @@ def build(panels: list[Panel], draws: int, base_seed: int) -> pd.DataFrame:
 def _note(d: pd.DataFrame) -> str:
     parts = []
 
-    def num(v: float) -> str:  # never "-0.0"
-        return f"{round(v, 1) + 0.0:+.1f}"
-
     for _, r in d.iterrows():
-        ci = f"[{num(r['ci_low'])}, {num(r['ci_high'])}]"
-        parts.append(f"{r['label']}: {num(r['accuracy'])} {ci}")
+        ci = f"[{signed(r['ci_low'])}, {signed(r['ci_high'])}]"
+        parts.append(f"{r['label']}: {signed(r['accuracy'])} {ci}")
     return "; ".join(parts)
 
 
@@ -69,11 +64,7 @@ def draw(data: pd.DataFrame, title: str, error_bars: bool = True, ncols: int = 3
     bars = data[data["scope"] == "bar"]
     diffs = data[data["scope"] == "difference"]
     panels = list(dict.fromkeys(bars["panel"]))
-    ncols = min(ncols, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(4.2 * ncols, 3.3 * nrows), squeeze=False, layout="constrained"
-    )
+    fig, axes = panel_grid(len(panels), ncols, 4.2, 3.3)
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = bars[bars["panel"] == panel]
         labelled_bars(ax, d, [COLOURS[lbl] for lbl in d["label"]], error_bars)
@@ -83,7 +74,5 @@ def draw(data: pd.DataFrame, title: str, error_bars: bool = True, ncols: int = 3
                 fontsize=6.5, ha="center", va="bottom")  # fmt: skip
         ax.set_ylabel("Hard Test Accuracy (%)")
         ax.set_xlabel("Train Data Hardness")
-    for ax in axes.flat[len(panels) :]:
-        ax.axis("off")
     fig.suptitle(title)
     return fig
