@@ -30,6 +30,9 @@ RQ2_FIGURES = [
     "fig-third-grade-to-college-by-method",
     "fig-train-test-gap",
     "fig-cost-curves",
+    "fig-scaling",
+    "fig-strategyqa-by-model",
+    "fig-third-grade-to-college-by-model",
 ]
 HIDDEN = "results/representations/strategyqa/tiny/p0306/manifest.json"
 RQ2_TABLES = [
@@ -38,21 +41,23 @@ RQ2_TABLES = [
     "tab-sgr-vs-paper",
     "tab-sgr-by-method",
     "tab-all-to-all",
+    "tab-model-ladder",
 ]
 
 
-def tiny_config(model_dir: Path) -> dict:
+def tiny_config(model_dir: Path, second_model_dir: Path | None = None) -> dict:
     cfg = yaml.safe_load((ROOT / "tests/data/config.test.yaml").read_text())
     cfg["datasets"]["arc"]["prompts"] = {"zs": "cloze", "icl": "cloze"}  # a configured prompt
+    entry = {
+        "precision": "auto",  # as the default config: bf16 on CPUs with bf16 instructions
+        "threads": 1,  # tiny-model jobs: two at once on 2 cores
+        "lora_targets": ["q_proj", "v_proj"],
+        "batch_size": 8,
+        "max_length": 1024,
+    }
     cfg["models"] = {
-        "tiny": {
-            "local_path": str(model_dir),
-            "precision": "auto",  # as the default config: bf16 on CPUs with bf16 instructions
-            "threads": 1,  # tiny-model jobs: two at once on 2 cores
-            "lora_targets": ["q_proj", "v_proj"],
-            "batch_size": 8,
-            "max_length": 1024,
-        }
+        "tiny": {"local_path": str(model_dir), **entry},
+        "tiny2": {"local_path": str(second_model_dir or model_dir), **entry},
     }
     cfg["experiments"] = {
         "models": ["tiny"],
@@ -74,6 +79,8 @@ def tiny_config(model_dir: Path) -> dict:
             "measures": {"arc": ["human_grade"]},
             "cost": {"hard_factor": 2, "min": 2, "max": None},
         },
+        # a second tiny model (another seed, three layers) makes the ladder's by-model ids
+        "ladder": {"models": ["tiny", "tiny2"], "strategyqa_k": 3},
         "third_grade_to_college": {
             "model": "tiny",
             "k": 2,
@@ -101,8 +108,9 @@ def finished_run(tmp_path_factory):
     repo = base / "repo"
     copy_repository(repo)
     model_dir = build_tiny(base / "tiny")
+    second = build_tiny(base / "tiny2", seed=1, layers=3)
     cfg_path = base / "config.yaml"
-    cfg_path.write_text(yaml.safe_dump(tiny_config(model_dir)))
+    cfg_path.write_text(yaml.safe_dump(tiny_config(model_dir, second)))
     work = base / "work"
     smk(
         work, "--cores", "2", "all", HIDDEN, configfile=cfg_path,
@@ -123,12 +131,22 @@ def test_every_figure_and_cell_exists(finished_run):
     records = list((work / "results/cells").rglob("cell.json"))
     cfg = yaml.safe_load(cfg_path.read_text())
     prompting, trained = expected_conditions(cfg), expected_conditions(cfg, trained_cells=True)
-    # + five Figure-1 sources by ICL, four each by probe and LoRA-MC
-    assert len(records) == prompting + trained + 5 + 8
+    # + five Figure-1 sources by ICL, four each by probe and LoRA-MC; the ladder: StrategyQA
+    # easy / hard at k = 3 for both models, and tiny2's zero-shot cells (4 datasets), MMLU easy
+    # / hard and five Figure-1 sources
+    assert len(records) == prompting + trained + 5 + 8 + 2 * 2 + 4 + 2 + 5
     for rec in records:
         cell = json.loads(rec.read_text())
         assert cell["cell_sha256"] and cell["packages"]["torch"]
-        assert cell["model"]["model_key"] == "tiny" and cell["summary"]
+        assert cell["model"]["model_key"] in {"tiny", "tiny2"} and cell["summary"]
+    ladder = pd.read_csv(work / "results/tables/tab-model-ladder.csv")
+    assert set(ladder["model"]) == {"tiny", "tiny2"} and set(ladder["rank"]) == {1, 2}
+    assert len(ladder) == 8 and ladder["n_items"].gt(0).all()
+    order = list(ladder.drop_duplicates("model").sort_values("rank")["model"])
+    scaling = pd.read_csv(work / "results/figure_data/fig-scaling.csv")
+    assert list(dict.fromkeys(scaling["model"])) == order  # facets by measured strength
+    by_model = pd.read_csv(work / "results/figure_data/fig-third-grade-to-college-by-model.csv")
+    assert list(dict.fromkeys(by_model["facet"])) == order and len(by_model) == 10
 
 
 def test_predictions_carry_every_cell_field_and_train_items_are_not_tested(finished_run):
@@ -219,6 +237,10 @@ STATISTICS_RULES = {
     "fig_third_grade_to_college_by_method",
     "fig_train_test_gap",
     "fig_cost_curves",
+    "fig_scaling",
+    "fig_strategyqa_by_model",
+    "fig_third_grade_to_college_by_model",
+    "tab_model_ladder",
     "tab_sgr",
     "tab_sgr_pairwise",
     "tab_sgr_vs_paper",

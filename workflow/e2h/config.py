@@ -122,6 +122,12 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
     tgc = exp.get("third_grade_to_college") or {}
     if tgc.get("model"):
         used.append(tgc["model"])
+    ladder = exp.get("ladder") or {}
+    for name in ("models", "by_model"):
+        listed = ladder.get(name) or []
+        used += [m for m in listed if m not in used]
+        if len(set(listed)) != len(listed):
+            errors.append(f"experiments.ladder.{name}: {listed} lists a model twice")
     for key in used:
         if key not in models:
             errors.append(

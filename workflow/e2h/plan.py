@@ -48,6 +48,11 @@ SECONDARY_LEVELS = ["easy", "hard"]
 CURVE_LEVELS = ["easy", "hard"]
 #: Prompt of the 3rd grade → college cells: MMLU's prompt of each method.
 TRANSFER_DATASET = "mmlu"
+#: The model ladder's by-model panels (docs/methods.md#model-ladder): id → (dataset, measure).
+LADDER_PANELS = {
+    "fig-scaling": ("mmlu", "human_hardness"),
+    "fig-strategyqa-by-model": ("strategyqa", "num_steps"),
+}
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ _RQ3 = "RQ3: cost and noise of hard data"
 _RQ1, _RQ2, _RQ4 = (
     "RQ1: measuring hardness",
     "RQ2: easy-to-hard generalization",
-    ("RQ4: train-test gap"),
+    "RQ4: model scale and the train-test gap",
 )
 #: Every figure and table id: its rule is the id with "-" → "_", its script
 #: ``workflow/scripts/<rule>.py``, its code the module named here.
@@ -123,6 +128,15 @@ OUTPUTS: dict[str, OutputKind] = {
         OutputKind("fig-cost-curves-mmlu", "figure", "e2h.figures.fig_cost_curves", _RQ3),
         OutputKind(
             "fig-third-grade-to-college-by-method",
+            "figure",
+            "e2h.figures.fig_third_grade_to_college_by_method",
+            _RQ4,
+        ),
+        OutputKind("tab-model-ladder", "table", "e2h.tables.tab_model_ladder", _RQ4),
+        OutputKind("fig-scaling", "figure", "e2h.figures.fig_by_model", _RQ4),
+        OutputKind("fig-strategyqa-by-model", "figure", "e2h.figures.fig_by_model", _RQ4),
+        OutputKind(
+            "fig-third-grade-to-college-by-model",
             "figure",
             "e2h.figures.fig_third_grade_to_college_by_method",
             _RQ4,
@@ -241,6 +255,7 @@ class Plan:
             self._plan_grid()
             self._plan_transfer()
             self._plan_curves()
+            self._plan_ladder()
             self._plan_representations()
         self.groups: dict[str, CellGroup] = {}
         self._plan_groups()
@@ -287,7 +302,8 @@ class Plan:
         """Largest training draw on a dataset: capped test samples leave that many per level."""
         n_trained = int(self.trained["n"]) if self.trained_methods else 0
         curve = max(self.curve_config["sizes"]) if self.curve_measures(dataset) else 0
-        return max(int(self.exp["k"][dataset]), n_trained, curve)
+        ladder = [self.ladder_k(d) for d, _ in self.ladder_panels().values() if d == dataset]
+        return max(int(self.exp["k"][dataset]), n_trained, curve, *ladder)
 
     def cap_measures(self, dataset: str) -> tuple[str, ...]:
         """Measures whose capped test samples the shared zero-shot cell must cover."""
@@ -430,8 +446,9 @@ class Plan:
             m for m in tgc["methods"] if not registry.method(m).trained or m in self.trained_methods
         ]
 
-    def transfer_spec(self, method: str, source: str) -> CellSpec:
-        """The Figure-1 cell of (method, source); the unsupervised source is zero-shot."""
+    def transfer_spec(self, method: str, source: str, model: str | None = None) -> CellSpec:
+        """The Figure-1 cell of (method, source), by default of the model configured for
+        Figure 1; the unsupervised source is zero-shot."""
         tgc = self.transfer_config
         if SOURCES[source] is None:
             method, k = registry.dataset(TRANSFER_DATASET).unsup, 0
@@ -442,7 +459,7 @@ class Plan:
         cap = tgc.get("test_cap")
         return CellSpec(
             dataset=TRANSFER_DATASET,
-            model=tgc["model"],
+            model=model or tgc["model"],
             method=method,
             prompt=self.prompt(TRANSFER_DATASET, method),
             measure=TRANSFER_MEASURE,
@@ -453,14 +470,99 @@ class Plan:
             seed=int(self.config["seed"]),
         )
 
-    def transfer_cells(self, method: str) -> dict[str, str]:
+    def transfer_cells(self, method: str, model: str | None = None) -> dict[str, str]:
         """{source: predictions path} of one method; every method shares the zero-shot cell."""
-        return {s: predictions(self.transfer_spec(method, s)) for s in SOURCES}
+        return {s: predictions(self.transfer_spec(method, s, model)) for s in SOURCES}
 
     def _plan_transfer(self) -> None:
         for method in self.transfer_methods():
             for source in SOURCES:
                 self._add(self.transfer_spec(method, source))
+
+    # --------------------------------------------------------- model ladder (RQ4)
+
+    @property
+    def ladder(self) -> list[str]:
+        """Every model of the ladder (config order; the figures order them by measured
+        strength): fig-scaling's, then those only the other by-model figures show."""
+        cfg = (self.exp or {}).get("ladder") or {}
+        return list(dict.fromkeys([*(cfg.get("models") or []), *(cfg.get("by_model") or [])]))
+
+    def ladder_models(self, output_id: str) -> list[str]:
+        """The models one by-model id shows: fig-scaling the ladder's `models`, the others
+        `by_model` where it is set."""
+        cfg = (self.exp or {}).get("ladder") or {}
+        if output_id == "fig-scaling" or not cfg.get("by_model"):
+            return list(cfg.get("models") or [])
+        return list(cfg["by_model"])
+
+    def ladder_panels(self) -> dict[str, tuple[str, str]]:
+        """The by-model ids whose dataset and measure this run has: id → (dataset, measure)."""
+        return {
+            output_id: (dataset, measure)
+            for output_id, (dataset, measure) in LADDER_PANELS.items()
+            if self.ladder
+            and dataset in self.grid_datasets()
+            and measure in self.config["datasets"][dataset]["measures"]
+        }
+
+    def ladder_k(self, dataset: str) -> int:
+        """Demonstrations of a by-model panel (StrategyQA: the paper's k = 4 CoT)."""
+        if dataset == "strategyqa":
+            return int(self.exp["ladder"]["strategyqa_k"])
+        return int(self.exp["k"][dataset])
+
+    def _ladder_arms(self, model: str, dataset: str, measure: str) -> dict[str, CellSpec]:
+        """Unsup / Easy / Hard of one model on a by-model panel: the population grid's cells
+        (same test items, same seeds) with the panel's k."""
+        info = registry.dataset(dataset)
+        arms = {"unsup": self._grid_cell(dataset, model, info.unsup, ANY_MEASURE, "unsup", 0)}
+        for level in ("easy", "hard"):
+            arms[level] = self._grid_cell(
+                dataset, model, info.supervised, measure, level, self.ladder_k(dataset)
+            )
+        return arms
+
+    def ladder_zero_shot(self) -> dict[str, dict[str, str]]:
+        """tab-model-ladder: {model: {dataset: zero-shot predictions}} on the same items."""
+        return {
+            model: {
+                dataset: predictions(
+                    self._grid_cell(
+                        dataset, model, registry.dataset(dataset).unsup, ANY_MEASURE, "unsup", 0
+                    )
+                )
+                for dataset in self.grid_datasets()
+            }
+            for model in self.ladder
+        }
+
+    def _plan_ladder(self) -> None:
+        for model in self.ladder:
+            for dataset in self.grid_datasets():
+                info = registry.dataset(dataset)
+                self._add(self._grid_cell(dataset, model, info.unsup, ANY_MEASURE, "unsup", 0))
+        for output_id, (dataset, measure) in self.ladder_panels().items():
+            for model in self.ladder_models(output_id):
+                for spec in self._ladder_arms(model, dataset, measure).values():
+                    self._add(spec)
+        if self.transfer_config:
+            icl = registry.dataset(TRANSFER_DATASET).supervised
+            for model in self.ladder_models("fig-third-grade-to-college-by-model"):
+                for source in SOURCES:
+                    self._add(self.transfer_spec(icl, source, model))
+
+    def ladder_panel_specs(self, output_id: str) -> list[dict[str, Any]]:
+        """fig-scaling, fig-strategyqa-by-model: one panel per ladder model."""
+        dataset, measure = self.ladder_panels()[output_id]
+        specs = []
+        for model in self.ladder_models(output_id):
+            arms = self._ladder_arms(model, dataset, measure)
+            spec = self._panel_spec(
+                model, dataset, measure, arms={a: predictions(c) for a, c in arms.items()}
+            )
+            specs.append({**spec, "title": model})
+        return specs
 
     # ------------------------------------------------------------------ cell jobs
 
@@ -762,6 +864,9 @@ class Plan:
                                 method=info.supervised,
                                 measure=measure,
                                 train=level,
+                                # the grid's k, not the ladder's (StrategyQA k = 4)
+                                n=int(self.exp["k"][dataset]),
+                                resamples=int(self.exp["resamples"]),
                             )
                         )
                     specs.append(self._panel_spec(model, dataset, measure, arms=arms))
@@ -1083,6 +1188,51 @@ class Plan:
                         **fig,
                     },
                 )
+
+        if self.ladder:
+            self._plan_ladder_outputs(tables, table_map, boot, fig)
+
+    def _plan_ladder_outputs(
+        self, tables: list[str], table_map: dict[str, str], boot: dict, fig: dict
+    ) -> None:
+        """RQ4 across models: the strength table, then the by-model figures ordered by it."""
+        zero_shot = self.ladder_zero_shot()
+        ladder_csv = "results/tables/tab-model-ladder.csv"
+        self._add_output(
+            "tab-model-ladder",
+            {"cells": sorted({p for d in zero_shot.values() for p in d.values()})},
+            {"cells": zero_shot, **boot},
+        )
+        titles = {
+            "fig-scaling": "Easy-to-Hard Generalization Across Model Sizes",
+            "fig-strategyqa-by-model": "StrategyQA Hard Test Accuracy Across Models "
+            f"(ICL-CoT, k = {self.exp['ladder']['strategyqa_k']})",
+        }
+        for output_id in self.ladder_panels():
+            panels = self.ladder_panel_specs(output_id)
+            self._add_output(
+                output_id,
+                {
+                    "cells": sorted({p for s in panels for p in s["arms"].values()}),
+                    "tables": tables,
+                    "ladder": ladder_csv,
+                },
+                {"panels": panels, "tables": table_map, "title": titles[output_id], **boot, **fig},
+            )
+        if self.transfer_config:
+            icl = registry.dataset(TRANSFER_DATASET).supervised
+            by_model = {
+                m: self.transfer_cells(icl, m)
+                for m in self.ladder_models("fig-third-grade-to-college-by-model")
+            }
+            self._add_output(
+                "fig-third-grade-to-college-by-model",
+                {
+                    "cells": sorted({p for c in by_model.values() for p in c.values()}),
+                    "ladder": ladder_csv,
+                },
+                {"cells": by_model, **boot, **fig},
+            )
 
     def figure_ids(self) -> list[str]:
         return [i for i, o in self.outputs.items() if o.kind.kind == "figure"]

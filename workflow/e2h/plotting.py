@@ -74,14 +74,16 @@ def save_figure(fig: plt.Figure, paths: list[str | Path], dpi: int = 150) -> Non
 
 def save_table(
     frame: pd.DataFrame,
-    csv_path: str | Path,
+    csv_path: str | Path | None,
     tex_path: str | Path,
     caption: str,
     label: str,
     float_format: str = "{:.2f}",
 ) -> None:
-    """A table as CSV (full precision) and LaTeX (booktabs, formatted)."""
-    write_csv(frame, csv_path)
+    """A table as CSV (full precision; None: the caller writes its own) and LaTeX (booktabs,
+    formatted)."""
+    if csv_path is not None:
+        write_csv(frame, csv_path)
     floats = frame.select_dtypes("float").columns
     styler = frame.style.hide(axis="index").format(escape="latex", na_rep="--")
     styler = styler.format(float_format, subset=floats, na_rep="--")

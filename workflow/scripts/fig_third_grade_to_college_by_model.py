@@ -1,0 +1,21 @@
+"""Rule fig_third_grade_to_college_by_model: Figure 1's bars, one facet per ladder model."""
+
+from e2h.figures import fig_third_grade_to_college_by_method as fig_mod
+from e2h.io import write_csv
+from e2h.logs import run_with_log
+from e2h.plotting import save_figure, set_style
+from e2h.tables.tab_model_ladder import ladder_order
+
+
+def main(smk) -> None:
+    set_style()
+    preds = fig_mod.load(smk.params.cells)
+    order = ladder_order(smk.input.ladder)
+    data = fig_mod.build(preds, smk.params.draws, smk.params.seed, facet="model", order=order)
+    write_csv(data, smk.output.data)
+    fig = fig_mod.draw(data, smk.params.error_bars, title=fig_mod.MODEL_TITLE)
+    save_figure(fig, smk.output.figures, dpi=smk.params.dpi)
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    run_with_log(snakemake, main)  # noqa: F821
