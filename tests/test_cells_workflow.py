@@ -30,6 +30,7 @@ RQ2_FIGURES = [
     "fig-third-grade-to-college-by-method",
     "fig-train-test-gap",
     "fig-cost-curves",
+    "fig-noisy-labels",
     "fig-scaling",
     "fig-strategyqa-by-model",
     "fig-third-grade-to-college-by-model",
@@ -78,6 +79,15 @@ def tiny_config(model_dir: Path, second_model_dir: Path | None = None) -> dict:
             "resamples": 2,
             "measures": {"arc": ["human_grade"]},
             "cost": {"hard_factor": 2, "min": 2, "max": None},
+        },
+        # the clean pair is the grid's probe cell (n = 2, 2 resamples); both noise modes
+        "noisy_labels": {
+            "dataset": "mmlu",
+            "measure": "human_hardness",
+            "n": 2,
+            "resamples": 2,
+            "noise": [0, 0.4],
+            "modes": ["any", "wrong_only"],
         },
         # a second tiny model (another seed, three layers) makes the ladder's by-model ids
         "ladder": {"models": ["tiny", "tiny2"], "strategyqa_k": 3},
@@ -133,12 +143,18 @@ def test_every_figure_and_cell_exists(finished_run):
     prompting, trained = expected_conditions(cfg), expected_conditions(cfg, trained_cells=True)
     # + five Figure-1 sources by ICL, four each by probe and LoRA-MC; the ladder: StrategyQA
     # easy / hard at k = 3 for both models, and tiny2's zero-shot cells (4 datasets), MMLU easy
-    # / hard and five Figure-1 sources
-    assert len(records) == prompting + trained + 5 + 8 + 2 * 2 + 4 + 2 + 5
+    # / hard and five Figure-1 sources; noisy labels: easy / hard at p = 0.4 in two modes
+    assert len(records) == prompting + trained + 5 + 8 + 2 * 2 + 4 + 2 + 5 + 2 * 2
     for rec in records:
         cell = json.loads(rec.read_text())
         assert cell["cell_sha256"] and cell["packages"]["torch"]
         assert cell["model"]["model_key"] in {"tiny", "tiny2"} and cell["summary"]
+    noisy = pd.read_csv(work / "results/figure_data/fig-noisy-labels.csv")
+    points = noisy[noisy["scope"] == "point"]
+    assert set(points["mode"]) == {"any", "wrong_only"} and set(points["p"]) == {0.0, 0.4}
+    assert (points.loc[points["p"] == 0, "realised_rate"] == 0).all()
+    hard = points[(points["source"] == "hard") & (points["p"] == 0.4)]
+    assert (hard["noise"] == 0.8).all() and hard["realised_rate"].between(0, 1).all()
     ladder = pd.read_csv(work / "results/tables/tab-model-ladder.csv")
     assert set(ladder["model"]) == {"tiny", "tiny2"} and set(ladder["rank"]) == {1, 2}
     assert len(ladder) == 8 and ladder["n_items"].gt(0).all()
@@ -237,6 +253,7 @@ STATISTICS_RULES = {
     "fig_third_grade_to_college_by_method",
     "fig_train_test_gap",
     "fig_cost_curves",
+    "fig_noisy_labels",
     "fig_scaling",
     "fig_strategyqa_by_model",
     "fig_third_grade_to_college_by_model",

@@ -181,3 +181,37 @@ def test_converted_dir_is_used(tiny_model_dir):  # noqa: F811
     entry = {"gguf": {"package": "p", "file": "f"}, "hub_id": "x/y", "precision": "fp32"}
     src, rev, kind = resolve_source("small", entry, tiny_model_dir)
     assert (src, rev, kind) == (str(tiny_model_dir), None, "converted_gguf")
+
+
+def test_a_gguf_file_other_than_the_pinned_one_is_refused(tmp_path, monkeypatch):
+    """The registry pins each GGUF file's SHA-256; conversion refuses any other file before
+    reading it, and writes nothing."""
+    from e2h.models import convert_gguf
+
+    pkg = tmp_path / "site" / "fake_gguf_pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "m.gguf").write_bytes(b"not the pinned file")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    out = tmp_path / "models" / "m"
+    with pytest.raises(ModelLoadError, match="is not the registry's pinned 0000"):
+        convert_gguf("fake_gguf_pkg", "m.gguf", out, sha256="0" * 64)
+    assert not out.exists() and not list(out.parent.glob("m.*"))
+
+
+def test_bundled_gguf_files_match_their_pins(tmp_path):
+    """Every `gguf` entry of the default registry: the installed package's file (assembled
+    from its chunks where the package ships chunks) has the pinned SHA-256."""
+    from pathlib import Path
+
+    import yaml
+
+    from e2h.models import _sha256, gguf_location
+    from tests.conftest import ROOT
+
+    models = yaml.safe_load((ROOT / "config.yaml").read_text())["models"]
+    pinned = {k: m["gguf"] for k, m in models.items() if m.get("gguf")}
+    assert set(pinned) == {"smollm2-135m", "gemma3-270m"}
+    for key, gguf in pinned.items():
+        path = gguf_location(gguf["package"], gguf["file"], cache_dir=tmp_path / key)
+        assert _sha256(Path(path)) == gguf["sha256"], key

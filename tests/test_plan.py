@@ -47,7 +47,9 @@ def counts(plan: Plan, *fields: str) -> Counter:
 
 
 def test_default_cells_per_dataset_and_method(default):
-    got = counts(default, "dataset", "method")
+    got = Counter(
+        (s.dataset, s.method) for s in default.cells.values() if s.model == "smollm2-135m"
+    )
     # ARC: 3 measures x 3 levels + 5 secondary measures easy/hard (fig-e2h-extra-measures; two
     # of them also fig-sgr-by-method-extra's ICL arms) + Table 4 (ICL all);
     # probe / LoRA-MC: (3 + 4 extra measures) x easy/hard + Table 4
@@ -60,15 +62,28 @@ def test_default_cells_per_dataset_and_method(default):
     # MMLU: binary measure (no medium), 3 secondary measures, the transfer ICL cells of Figure 1
     assert got[("mmlu", "icl")] == 2 + 3 * 2 + 1 + 4
     assert got[("mmlu", "zs")] == 1 + 1  # the grid's and Figure 1's zero-shot cells
-    assert got[("mmlu", "probe")] == 2 * 2 + 1 + 4 + 2 * 4
+    # + fig-noisy-labels: easy / hard at four noise levels (the clean cells are the curves')
+    assert got[("mmlu", "probe")] == 2 * 2 + 1 + 4 + 2 * 4 + 2 * 4
     assert got[("mmlu", "lora_mc")] == 2 * 2 + 1 + 4
-    assert got[("strategyqa", "icl_cot")] == 3 + 2 * 2 + 1 and got[("strategyqa", "icl")] == 1
+    # + fig-strategyqa-by-model's k = 4 easy / hard
+    assert got[("strategyqa", "icl_cot")] == 3 + 2 * 2 + 1 + 2
+    assert got[("strategyqa", "icl")] == 1
     assert got[("strategyqa", "probe")] == 2 * 2 + 1 + 2 * 4
     assert got[("strategyqa", "lora_cot")] == 5
     assert got[("strategyqa", "lora_mc")] == 1  # Table 4's row only
     assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 2 * 2 + 1
     assert got[("gsm8k", "lora_cot")] == 2 + 1 and ("gsm8k", "probe") not in got
-    assert len(default.cells) == 157
+    assert sum(got.values()) == 167
+    # the ladder's second model: zero-shot on every dataset, fig-scaling's MMLU and
+    # fig-strategyqa-by-model's easy / hard, Figure 1's five ICL sources
+    gemma = Counter(
+        (s.dataset, s.method) for s in default.cells.values() if s.model == "gemma3-270m"
+    )
+    assert gemma == {
+        ("arc", "zs"): 1, ("mmlu", "zs"): 2, ("strategyqa", "zs"): 1, ("gsm8k", "zs_cot"): 1,
+        ("mmlu", "icl"): 2 + 4, ("strategyqa", "icl_cot"): 2,
+    }  # fmt: skip
+    assert len(default.cells) == 167 + 13
     assert len(default.representations) == 3  # ARC, MMLU, StrategyQA probes
 
 
@@ -96,7 +111,7 @@ def test_unplanned_cell_is_named(default):
 
 def test_settings_that_change_predictions_are_in_the_spec(default):
     """reserve, cap_measures and max_new_tokens are part of the spec the job gets (params)."""
-    zs = default.one(dataset="arc", method="zs", measure="any", train="unsup")
+    zs = default.one(dataset="arc", model="smollm2-135m", method="zs", measure="any", train="unsup")
     assert zs.reserve == 80 and zs.cap_measures == (  # the largest learning-curve size
         "human_grade",
         "human_difficulty",
@@ -120,7 +135,9 @@ def test_settings_that_change_predictions_are_in_the_spec(default):
 
 def test_two_models_reach_every_figure_that_shows_models(default):
     plan = plan_of(two_models(default.config))
-    assert len(plan.cells) == 2 * 157 - 13  # Figure 1's 13 cells run on one model
+    # Figure 1's 13 cells and the ladder's k = 4 StrategyQA pair run on smollm2 only; the
+    # ladder's gemma cells (13) are not other's
+    assert len(plan.cells) == 2 * 167 - 13 - 2 + 13
     for output_id in [
         "fig-e2h-main",
         "fig-e2h-all-test",
@@ -151,6 +168,7 @@ def test_two_models_reach_every_figure_that_shows_models(default):
 def test_without_trained_methods_only_prompting_ids_exist(default):
     cfg = copy.deepcopy(default.config)
     cfg["experiments"]["trained"] = None
+    cfg["experiments"]["noisy_labels"] = None  # a linear-probe experiment
     cfg["experiments"]["learning_curves"] = None
     cfg["experiments"]["third_grade_to_college"]["methods"] = ["icl"]
     plan = plan_of(cfg)
@@ -171,6 +189,10 @@ def test_without_trained_methods_only_prompting_ids_exist(default):
         "tab-sgr-vs-paper",
         "fig-third-grade-to-college",
         "fig-train-test-gap",
+        "tab-model-ladder",
+        "fig-scaling",
+        "fig-strategyqa-by-model",
+        "fig-third-grade-to-college-by-model",
     }
     assert not plan.representations
     assert {registry.method(s.method).kind for s in plan.cells.values()} == {"prompting"}
@@ -195,11 +217,17 @@ def test_paper_scale_cell_counts(paper):
     kinds = Counter(registry.method(s.method).kind for s in paper.cells.values())
     # 25 population-grid + 24 secondary-measure ICL cells (length and MDL measures, easy /
     # hard) + StrategyQA's non-CoT row + 5 Figure 1
-    assert kinds["prompting"] == 50 + 5
+    # + the ladder: zero-shot of 6 models x 4 datasets (70b's exist; Figure 1's MMLU zero-shot
+    # for the 5 others), fig-scaling's MMLU easy / hard (7b, 13b), fig-strategyqa-by-model's
+    # k = 4 easy / hard (4 models) and Figure 1's four ICL sources (3 models besides Mixtral)
+    assert kinds["prompting"] == 50 + 5 + (5 * 4 + 3) + 2 * 2 + 4 * 2 + 3 * 4
     # probe 17 + 9 + 7, LoRA-MC 17 + 9 + 1, LoRA-CoT 7 + 7, + probe and LoRA-MC x 4 sources,
     # + learning curves: 5 measures x easy / hard x 6 sizes
-    assert kinds["probe"] + kinds["lora"] == 74 + 8 + 60
-    assert {s.model for s in paper.cells.values()} == {"llama2-70b", "mixtral-8x7b"}
+    # + noisy labels: easy / hard x 4 noise levels (the clean pair, n = 160 and 5 resamples,
+    # is the grid's probe cell)
+    assert kinds["probe"] + kinds["lora"] == 74 + 8 + 60 + 2 * 4
+    trained = {s.model for s in paper.cells.values() if registry.method(s.method).trained}
+    assert trained == {"llama2-70b", "mixtral-8x7b"}
     assert len(paper.representations) == 5
     assert all(s.cap is None for s in paper.cells.values() if s.dataset != "gsm8k")
 
@@ -239,6 +267,11 @@ def test_each_id_depends_on_exactly_the_code_it_runs(default):
         "fig-cost-curves-mmlu",
         "fig-train-test-gap",
         "fig-third-grade-to-college-by-method",
+        "fig-noisy-labels",
+        "tab-model-ladder",
+        "fig-scaling",
+        "fig-strategyqa-by-model",
+        "fig-third-grade-to-college-by-model",
     }
     scripts = ROOT / "workflow" / "scripts"
     for script in ("run_cells.py", "run_trained_cells.py", "extract_hidden_states.py"):
@@ -288,6 +321,8 @@ def test_cell_jobs_group_cells_by_dataset_model_and_kind(default, paper):
         for d in ("arc", "mmlu", "strategyqa", "gsm8k")
         for k in ("prompting", "probe", "lora")
         if not (d == "gsm8k" and k == "probe")
+    } | {
+        (f"{d}/gemma3-270m/prompting", "prompting") for d in ("arc", "mmlu", "strategyqa", "gsm8k")
     }
     for plan in (default, paper):
         cells = [s for g in plan.groups.values() for s in g.cells]

@@ -194,3 +194,39 @@ def test_benchmark_reports_the_job_limit(tiny_model_dir, tmp_path):  # noqa: F81
     assert 0 < scored < unique and result["scored_positions"] == scored
     assert result["raw_forward"]["wall_s"] > 0 and result["fast_over_limit"] > 0
     assert result["pairs"][0]["identical_predictions"]
+
+
+@pytest.fixture(scope="module")
+def tiny_sliding(tiny):  # noqa: F811
+    """A tiny Gemma 3 (sliding-window and full layers, window 24 tokens) on tiny's tokenizer."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    _, tok = tiny
+    torch.manual_seed(0)
+    cfg = Gemma3TextConfig(
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=8, sliding_window=24,
+        layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+        max_position_embeddings=2048, pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+    )  # fmt: skip
+    cfg._attn_implementation = "sdpa"
+    return Gemma3ForCausalLM(cfg).eval(), tok
+
+
+@pytest.mark.parametrize("k", [0, 6])
+def test_sliding_window_model_scores_with_the_shared_prefix_as_naive(tiny_sliding, data, k):
+    """Demonstrations longer than the window: the shared prefix is kept (not a flat fallback),
+    its attention applies the window per query position, and every score equals a full
+    forward pass with the model's own sliding-window masks."""
+    model, tok = tiny_sliding
+    items, demos = data
+    d = None if k == 0 else demos.head(k)
+    prompts = build_prompts(items, d, "0040", tok)
+    assert k == 0 or min(len(tok(p.prefix)["input_ids"]) for p in prompts) > 24
+    got, stats = sum_logprobs_fast(model, tok, prompts, batch_size=8, progress=False)
+    ref = sum_logprobs_naive(model, tok, prompts)
+    assert max_abs_diff(got, ref) <= TOL
+    if k:
+        assert stats["prefix_attention"] == "shared" and stats["n_items_cached"] == len(items)

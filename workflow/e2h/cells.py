@@ -43,9 +43,12 @@ CELL_FILES = ("predictions.parquet", "cell.json")
 #: A cell's output folder: every factor of its identity. ``CellSpec.directory`` writes it
 #: and ``CellSpec.from_directory`` reads it.
 CELL_PATH = (
-    "results/cells/{dataset}/{model}/{method}-{prompt}/{measure}/{train}-n{n}/"
+    "results/cells/{dataset}/{model}/{method}-{prompt}/{measure}/{train}-n{n}{noise}/"
     "r{resamples}-cap{cap}-s{seed}"
 )
+#: Label-noise modes (docs/methods.md#noisy-labels): a corrupted training label is replaced by
+#: a uniformly drawn choice, any choice (the paper's; may redraw the gold one) or a wrong one.
+NOISE_MODES = ("any", "wrong_only")
 #: The pattern of each path field (the representation rule's wildcard constraints use some).
 WILDCARDS = {
     "dataset": r"[a-z][a-z0-9_]*",
@@ -58,6 +61,8 @@ WILDCARDS = {
     "resamples": r"\d+",
     "cap": r"\d+|all",
     "seed": r"\d+",
+    # empty without label noise, else "-noise<p>-<mode>"
+    "noise": r"(?:-noise[0-9.]+-(?:any|wrong_only))?",
 }
 _PATH_RE = re.compile(
     re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>{WILDCARDS[m.group(1)]})", CELL_PATH)
@@ -81,16 +86,34 @@ class CellSpec:
     max_new_tokens: int | None = None
     reserve: int = 0  # items per level kept out of capped test samples (max training size)
     cap_measures: tuple[str, ...] = field(default_factory=tuple)
+    noise: float = (
+        0.0  # probability that a training label is replaced (docs/methods.md#noisy-labels)
+    )
+    noise_mode: str = "any"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.noise) < 1.0:
+            raise ValueError(f"cell noise {self.noise!r}: a probability in [0, 1)")
+        if self.noise_mode not in NOISE_MODES:
+            raise ValueError(f"cell noise_mode {self.noise_mode!r}; allowed: {NOISE_MODES}")
 
     def cell_hash(self) -> str:
-        text = repr(sorted(asdict(self).items()))
+        fields_ = asdict(self)
+        if not self.noise:  # clean-label cells hash as before label noise existed
+            del fields_["noise"], fields_["noise_mode"]
+        text = repr(sorted(fields_.items()))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @property
+    def noise_token(self) -> str:
+        """The path's noise part: empty for clean labels, so their folders never change."""
+        return f"-noise{float(self.noise):g}-{self.noise_mode}" if self.noise else ""
 
     @property
     def directory(self) -> str:
         """The cell's output folder (``CELL_PATH`` filled with its path fields)."""
         cap = "all" if self.cap is None else str(int(self.cap))
-        return CELL_PATH.format(**{**self.path_fields(), "cap": cap})
+        return CELL_PATH.format(**{**self.path_fields(), "cap": cap, "noise": self.noise_token})
 
     def path_fields(self) -> dict[str, Any]:
         """The fields in the path; the others are derived from the config by ``e2h.plan``."""
@@ -103,12 +126,17 @@ class CellSpec:
         if match is None:
             raise ValueError(f"{directory!r} is not a cell folder ({CELL_PATH})")
         raw = match.groupdict()
+        noise = {}
+        if raw["noise"]:
+            p, mode = raw["noise"].removeprefix("-noise").split("-", 1)
+            noise = {"noise": float(p), "noise_mode": mode}
         return cls(
             **{k: raw[k] for k in ("dataset", "model", "method", "prompt", "measure", "train")},
             n=int(raw["n"]),
             resamples=int(raw["resamples"]),
             cap=None if raw["cap"] == "all" else int(raw["cap"]),
             seed=int(raw["seed"]),
+            **noise,
         )
 
     @classmethod
@@ -121,7 +149,12 @@ class CellSpec:
         return cls(**{**raw, "cap_measures": tuple(raw.get("cap_measures") or ())})
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "cap_measures": list(self.cap_measures)}
+        """Every field; clean-label cells leave the noise fields out, so their params (and
+        hashes) are what they were before label noise existed."""
+        out = {**asdict(self), "cap_measures": list(self.cap_measures)}
+        if not self.noise:
+            del out["noise"], out["noise_mode"]
+        return out
 
     @property
     def is_transfer(self) -> bool:
@@ -138,6 +171,7 @@ class CellSpec:
 
 PATH_FIELDS = (
     "dataset", "model", "method", "prompt", "measure", "train", "n", "resamples", "cap", "seed",
+    "noise", "noise_mode",
 )  # fmt: skip
 
 
@@ -194,7 +228,7 @@ def cell_predictions(frames: list[pd.DataFrame], spec: CellSpec) -> pd.DataFrame
     """One frame of every resample's rows, each row carrying every cell field, so arms are
     selected by field values and joined by item id, never by position."""
     out = pd.concat(frames, ignore_index=True)
-    for key, value in asdict(spec).items():
+    for key, value in spec.as_dict().items():
         if key != "cap_measures":
             out[key] = value
     out["cot"] = spec.cot

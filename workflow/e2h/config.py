@@ -171,6 +171,31 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"experiments.trained.methods: {m!r} is not a trained method; allowed: "
                 f"{', '.join(trained_known)}"
             )
+    noisy = exp.get("noisy_labels") or {}
+    if noisy:
+        key = "experiments.noisy_labels"
+        d, m = noisy["dataset"], noisy["measure"]
+        if d not in exp["measures"]:
+            errors.append(
+                f"{key}.dataset: {d!r} has no experiments (experiments.measures); "
+                f"configured: {', '.join(exp['measures'])}"
+            )
+        elif m not in configured_datasets[d]["measures"]:
+            errors.append(
+                f"{key}.measure: {m!r} has no level rule under datasets.{d}.measures; "
+                f"configured: {', '.join(configured_datasets[d]['measures'])}"
+            )
+        if "probe" not in (trained.get("methods") or []):
+            errors.append(f"{key}: needs the linear probe in experiments.trained.methods")
+        noise = noisy["noise"]
+        if any(b <= a for a, b in zip(noise, noise[1:], strict=False)):
+            errors.append(f"{key}.noise: {noise} must be strictly increasing")
+        worst = max(noise) * noisy["hard_factor"]
+        if worst >= 1:
+            errors.append(
+                f"{key}: the hard labels' noise hard_factor x max(noise) = {worst:g} must be "
+                "below 1"
+            )
     curves = exp.get("learning_curves") or {}
     sizes = curves.get("sizes") or []
     if any(b <= a for a, b in zip(sizes, sizes[1:], strict=False)):

@@ -196,8 +196,9 @@ def _packed_batches(model, tokenizer, prompts, batch_size, layers, n_layers, sco
     for start in range(0, len(units), per_batch):
         batch = units[start : start + per_batch]
         o, offsets = _packed_forward(
-            model, encoded, batch, None, pad_id, whole_tails=True, output_hidden_states=True
-        )
+            model, encoded, batch, None, pad_id, whole_tails=True, output_hidden_states=True,
+            shared_prefix=True,  # no prefix here; a sliding-window model gets its window
+        )  # fmt: skip
         rows, cols, owners = [], [], []
         for r, u in enumerate(batch):
             for j in u.choices:  # the last token of choice j's tail

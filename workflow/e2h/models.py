@@ -184,9 +184,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def convert_gguf(
-    package: str, file: str, out_dir: str | Path, sha256: str | None = None
-) -> Path:
+def convert_gguf(package: str, file: str, out_dir: str | Path, sha256: str | None = None) -> Path:
     """Dequantise a packaged GGUF model once into a plain fp32 ``from_pretrained`` folder.
 
     transformers refuses ``save_pretrained`` on GGUF-loaded models, so a plain model is

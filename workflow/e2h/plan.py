@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,7 @@ OUTPUTS: dict[str, OutputKind] = {
             "e2h.figures.fig_third_grade_to_college_by_method",
             _RQ4,
         ),
+        OutputKind("fig-noisy-labels", "figure", "e2h.figures.fig_noisy_labels", _RQ3),
         OutputKind("tab-model-ladder", "table", "e2h.tables.tab_model_ladder", _RQ4),
         OutputKind("fig-scaling", "figure", "e2h.figures.fig_by_model", _RQ4),
         OutputKind("fig-strategyqa-by-model", "figure", "e2h.figures.fig_by_model", _RQ4),
@@ -256,6 +257,7 @@ class Plan:
             self._plan_transfer()
             self._plan_curves()
             self._plan_ladder()
+            self._plan_noise()
             self._plan_representations()
         self.groups: dict[str, CellGroup] = {}
         self._plan_groups()
@@ -302,6 +304,8 @@ class Plan:
         """Largest training draw on a dataset: capped test samples leave that many per level."""
         n_trained = int(self.trained["n"]) if self.trained_methods else 0
         curve = max(self.curve_config["sizes"]) if self.curve_measures(dataset) else 0
+        if self.noise_config and self.noise_config["dataset"] == dataset:
+            curve = max(curve, int(self.noise_config["n"]))
         ladder = [self.ladder_k(d) for d, _ in self.ladder_panels().values() if d == dataset]
         return max(int(self.exp["k"][dataset]), n_trained, curve, *ladder)
 
@@ -479,6 +483,54 @@ class Plan:
             for source in SOURCES:
                 self._add(self.transfer_spec(method, source))
 
+    # --------------------------------------------------------- noisy labels (RQ3)
+
+    @property
+    def noise_config(self) -> dict[str, Any]:
+        return (self.exp or {}).get("noisy_labels") or {}
+
+    def noise_cell(self, model: str, level: str, p: float, mode: str) -> CellSpec:
+        """The probe cell of one training source at easy-noise ``p``: hard data gets
+        hard_factor · p; clean cells (p = 0) are ordinary cells, shared by every mode."""
+        nl = self.noise_config
+        spec = self._grid_cell(
+            nl["dataset"], model, nl["method"], nl["measure"], level, nl["n"], nl["resamples"]
+        )
+        noise = float(p) * (float(nl["hard_factor"]) if level == "hard" else 1.0)
+        if not noise:
+            return spec
+        return replace(spec, noise=round(noise, 6), noise_mode=mode)
+
+    def _plan_noise(self) -> None:
+        nl = self.noise_config
+        if not nl or nl["dataset"] not in self.grid_datasets():
+            return
+        for model in self.models:
+            for mode in nl["modes"]:
+                for p in nl["noise"]:
+                    for level in CURVE_LEVELS:
+                        self._add(self.noise_cell(model, level, p, mode))
+
+    def noise_specs(self) -> list[dict[str, Any]]:
+        """fig-noisy-labels: per (model, mode), {source: {easy p: predictions path}}."""
+        nl = self.noise_config
+        if not nl or nl["dataset"] not in self.grid_datasets():
+            return []
+        specs = []
+        for model in self.models:
+            for mode in nl["modes"]:
+                arms = {
+                    level: {
+                        float(p): predictions(self.noise_cell(model, level, p, mode))
+                        for p in nl["noise"]
+                    }
+                    for level in CURVE_LEVELS
+                }
+                spec = self._panel_spec(model, nl["dataset"], nl["measure"], arms=arms)
+                spec["title"] += f"\nnoise: {mode.replace('_', ' ')}"
+                specs.append({**spec, "mode": mode, "hard_factor": float(nl["hard_factor"])})
+        return specs
+
     # --------------------------------------------------------- model ladder (RQ4)
 
     @property
@@ -630,7 +682,9 @@ class Plan:
         return self.cells[directory]
 
     def find(self, **fields: Any) -> list[CellSpec]:
-        """Planned cells whose fields equal ``fields`` (at least one, else ``PlanError``)."""
+        """Planned cells whose fields equal ``fields`` (at least one, else ``PlanError``);
+        clean-label cells unless ``noise`` is given."""
+        fields.setdefault("noise", 0.0)
         found = [
             s for s in self.cells.values() if all(getattr(s, k) == v for k, v in fields.items())
         ]
@@ -1124,6 +1178,27 @@ class Plan:
                         **fig,
                     },
                 )
+        noisy = self.noise_specs()
+        if noisy:
+            self._add_output(
+                "fig-noisy-labels",
+                {
+                    "cells": sorted(
+                        {p for s in noisy for a in s["arms"].values() for p in a.values()}
+                    ),
+                    "tables": tables,
+                },
+                {
+                    "panels": noisy,
+                    "tables": table_map,
+                    "title": self._title(
+                        "What If Hard Data Is "
+                        f"{self.noise_config['hard_factor']:g}x as Noisy as Easy Data?"
+                    ),
+                    **boot,
+                    **fig,
+                },
+            )
         if self.transfer_config:
             cells = self.transfer_cells(registry.dataset(TRANSFER_DATASET).supervised)
             self._add_output(

@@ -15,6 +15,12 @@ log-sum-exp weights:
 ``softmax([s1, s2]) @ [v1; v2] = (e1 @ v1 + e2 @ v2) / (l1 + l2)`` with a shared maximum, so
 the result equals full attention up to float round-off (tested against SDPA to 1e-5).
 
+Sliding-window layers (Gemma 3, Mistral) get their window here, from the queries' absolute
+positions: transformers hands a custom mask to every layer unchanged, so without it a
+sliding layer would attend over the whole prompt. The scorer therefore routes sliding-window
+models through this function even without a shared prefix (tested against the model's own
+forward on a tiny Gemma 3 whose window is shorter than the demonstrations).
+
 The function is registered with transformers' ``AttentionInterface`` and switched on only for
 the duration of one decoder call (:func:`shared_prefix_attention`); the prefix's per-layer
 keys and values travel as the ``e2h_prefix_kv`` keyword argument, which transformers forwards
@@ -49,30 +55,58 @@ def _attention(
     prefix = kwargs.get("e2h_prefix_kv")
     if prefix is None:
         raise RuntimeError("shared-prefix attention called without e2h_prefix_kv")
-    kp, vp = prefix[module.layer_idx]  # (1, kv_heads, P, d)
     n, h, t, d = query.shape
     kvh = key.shape[1]
     g = h // kvh
     scale = scaling if scaling is not None else d**-0.5
     mask = None
     s = key.shape[2]  # the row's own keys: its cached tokens (generation) and the new ones
-    if attention_mask is not None:  # (n, 1, t, s) over the own keys -> additive (n,1,gt,s)
+    # A sliding-window layer (Gemma 3, Mistral) sees only keys fewer than `window` positions
+    # back: transformers passes a custom mask through unchanged, so the window is applied
+    # here, from the queries' absolute positions (the prefix holds positions 0 .. P-1).
+    window = kwargs.get("sliding_window")
+    positions = kwargs.get("position_ids")
+    if window and positions is None:
+        raise NotImplementedError("shared-prefix attention with a sliding window needs positions")
+    pos = positions[:, -t:].to(query.device) if window else None
+    if attention_mask is not None:  # (n, 1, t, s) over the own keys -> boolean (n,1,t,s)
         mask = attention_mask[:, :, -t:, -s:]
+        if mask.dtype != torch.bool:
+            mask = mask == 0
+    if window and s == t:  # the own keys are the new tokens: same positions as the queries
+        near = (pos[:, :, None] - pos[:, None, :]) < window
+        mask = near[:, None] if mask is None else mask & near[:, None]
+    elif window and s != t:
+        raise NotImplementedError("shared-prefix attention with a sliding window: generation")
+    if mask is not None:  # -> additive (n, 1, g*t, s)
         mask = mask[:, :, None].expand(n, mask.shape[1], g, t, s).reshape(n, -1, g * t, s)
-        if mask.dtype == torch.bool:
-            mask = torch.zeros(mask.shape, dtype=query.dtype, device=query.device).masked_fill_(
-                ~mask, float("-inf")
-            )
-        else:
-            mask = mask.to(query.dtype)
+        mask = torch.zeros(mask.shape, dtype=query.dtype, device=query.device).masked_fill_(
+            ~mask, float("-inf")
+        )
+    flash = not window  # the CPU flash kernel is inexact under window masks (_attend)
+    if len(prefix) == 0:  # no stored prefix (a sliding-window model's zero-shot rows)
+        o, _ = _attend(query.reshape(n, kvh, g * t, d), key, value, mask, scale, flash)
+        out = o.reshape(n, kvh, g, t, d).reshape(n, h, t, d).transpose(1, 2).contiguous()
+        return out.to(query.dtype), None
+    kp, vp = prefix[module.layer_idx]  # (1, kv_heads, P, d)
     # part 1: every row's queries against the one stored prefix (rows folded into the
-    # query axis, grouped query heads too), no mask
+    # query axis, grouped query heads too), no mask unless a sliding window cuts the prefix
     q1 = query.reshape(n, kvh, g * t, d).transpose(0, 1).reshape(1, kvh, n * g * t, d)
-    o1, lse1 = _attend(q1, kp.to(q1.dtype), vp.to(q1.dtype), None, scale)
+    mask1 = None
+    p_len = kp.shape[2]
+    if window and int(pos.max()) >= window:  # some query is past the window's reach
+        q_pos = pos[:, None, :].expand(n, g, t).reshape(1, 1, n * g * t, 1)
+        k_pos = torch.arange(p_len, device=query.device).view(1, 1, 1, p_len)
+        mask1 = torch.zeros((1, 1, n * g * t, p_len), dtype=query.dtype, device=query.device)
+        mask1.masked_fill_((q_pos - k_pos) >= window, float("-inf"))
+        mask1 = mask1.expand(1, kvh, n * g * t, p_len)
+    o1, lse1 = _attend(q1, kp.to(q1.dtype), vp.to(q1.dtype), mask1, scale, flash)
+    # a query whose whole prefix is out of its window: no weight from the prefix part
+    o1, lse1 = o1.nan_to_num(0.0), lse1.nan_to_num(nan=float("-inf"))
     o1 = o1.reshape(kvh, n, g * t, d).transpose(0, 1)
     lse1 = lse1.reshape(kvh, n, g * t, 1).transpose(0, 1)
     # part 2: each row against its own new keys, with the caller's mask
-    o2, lse2 = _attend(query.reshape(n, kvh, g * t, d), key, value, mask, scale)
+    o2, lse2 = _attend(query.reshape(n, kvh, g * t, d), key, value, mask, scale, flash)
     lse2 = lse2[..., None]
     lse = torch.logaddexp(lse1, lse2)  # a fully masked part has lse -inf and weight 0
     o = o1 * torch.exp(lse1 - lse) + o2.nan_to_num(0.0) * torch.exp(lse2 - lse)
@@ -81,10 +115,20 @@ def _attention(
 
 
 def _attend(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None, scale: float
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None,
+    scale: float,
+    flash: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Attention output and per-query log-sum-exp of the scores (same heads in q and k)."""
-    if q.device.type == "cpu" and q.dtype == torch.float32 and _CPU_FLASH is not None:
+    """Attention output and per-query log-sum-exp of the scores (same heads in q and k).
+
+    ``flash=False``: the matmul path. The CPU flash kernel is off by up to ~1e-3 in summed
+    log-probabilities when a sliding-window mask blanks the leading keys of a row (measured
+    against the model's own SDPA forward); the matmul path is exact there.
+    """
+    if flash and q.device.type == "cpu" and q.dtype == torch.float32 and _CPU_FLASH is not None:
         out, lse = _CPU_FLASH(q, k, v, 0.0, False, attn_mask=mask, scale=scale)
         return out, lse.to(q.dtype)
     s = torch.matmul(q, k.transpose(-1, -2)) * scale

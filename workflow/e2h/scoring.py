@@ -477,10 +477,17 @@ def _packed_forward(
     inputs = {"input_ids": ids.to(dev), "position_ids": pos.to(dev)}
     if output_hidden_states:
         inputs["output_hidden_states"] = True
-    if kv is not None and p > 0 and shared_prefix:
-        # the prefix stays stored once; see e2h.prefix_attention
+    has_prefix = kv is not None and p > 0
+    if shared_prefix and (has_prefix or _sliding_window(model) is not None):
+        # the prefix stays stored once; see e2h.prefix_attention. A sliding-window model
+        # takes this path without a prefix too: a custom mask reaches every layer unchanged,
+        # so only this attention function applies the window.
         attention = shared_prefix_attention(_unwrap(model).config)
-        inputs.update(attention_mask=allowed_new[:, None], use_cache=False, e2h_prefix_kv=kv)
+        inputs.update(
+            attention_mask=allowed_new[:, None],
+            use_cache=False,
+            e2h_prefix_kv=kv if has_prefix else (),
+        )
     else:
         from transformers import DynamicCache
 
@@ -609,16 +616,17 @@ def sum_logprobs_fast(
         raise ValueError(
             f"prefix_attention must be auto, shared or expanded, not {prefix_attention!r}"
         )
+    window = _sliding_window(model)
     if prefix_attention == "auto":
         cpu = _input_device(model).type == "cpu"
-        prefix_attention = "shared" if cpu and _sliding_window(model) is None else "expanded"
+        # the shared-prefix attention is the one that applies a sliding window exactly
+        prefix_attention = "shared" if cpu or window is not None else "expanded"
     shared = layout == "packed" and prefix_attention == "shared"
     items = encode_prompts(tokenizer, prompts)
-    window = _sliding_window(model)
     longest = max((len(f) for it in items for f in it.full), default=0)
-    if window is not None and longest > window:
-        # Sliding-window attention counts cache slots, not positions; the staged layout
-        # with masked gaps would shift its window. Score each sequence flat instead.
+    if window is not None and longest > window and not shared:
+        # Sliding-window attention counts cache slots, not positions; the expanded and
+        # staged layouts with masked gaps would shift its window. Score each sequence flat.
         use_prefix_cache, share_context = False, False
     if not use_prefix_cache:
         for it in items:

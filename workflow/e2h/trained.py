@@ -20,6 +20,7 @@ import pandas as pd
 from e2h import registry
 from e2h.cells import CellSpec, cell_predictions, ids_hash
 from e2h.io import write_parquet
+from e2h.label_noise import noisy_labels
 from e2h.prompts import item_hash, target_hash
 from e2h.sampling import Split
 from e2h.seeds import torch_seed
@@ -88,10 +89,16 @@ def probe_predictions(
         tr = train_reps.rows(split.train_ids)
         te = test_reps.rows(split.test_ids)
         seed = torch_seed("probe", *_cell_key(spec), r, base_seed=spec.seed)
+        labels, noise_rate = train_reps.labels, 0.0
+        if spec.noise:  # a copy: the gold labels (and every test label) stay as they are
+            labels = train_reps.labels.copy()
+            labels[tr], noise_rate = noisy_labels(
+                train_reps.labels[tr], np.asarray(train_reps.mask)[tr].sum(axis=1),
+                split.train_ids, spec.dataset, r, spec.noise, spec.noise_mode, spec.seed,
+            )  # fmt: skip
         fit = fit_probe(
-            train_reps.features, train_reps.mask, train_reps.labels, seed=seed, items=tr,
-            **settings,
-        )  # fmt: skip
+            train_reps.features, train_reps.mask, labels, seed=seed, items=tr, **settings
+        )
         probs, scores = predict_probe(fit, test_reps.features, test_reps.mask, items=te)
         labels = test_reps.labels[te]
         masks = np.asarray(test_reps.mask)[te]
@@ -112,10 +119,11 @@ def probe_predictions(
                     "prompt_hash": [test_reps.prompt_hashes[i] for i in te],
                     "item_hash": [test_reps.item_hashes[i] for i in te],
                     "target_hash": [test_reps.target_hashes[i] for i in te],
+                    "label_noise_rate": noise_rate,  # realised: training labels ≠ gold
                 }
             )
         )
-        summary = {"resample": r, **fit.summary()}
+        summary = {"resample": r, **fit.summary(), "label_noise_rate": noise_rate}
         fits.append(summary)
         log.info(
             "resample %d: probe on %d items, train acc %.3f, final loss %.4f, %d refits; "

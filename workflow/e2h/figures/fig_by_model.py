@@ -33,6 +33,9 @@ def build(
         raise KeyError(f"{purpose}: model(s) {missing} are not in tab-model-ladder ({order})")
     ordered = [by_model[m] for m in order if m in by_model]
     data = fig_e2h.build(ordered, LEVEL, draws, base_seed)
+    data["invalid_rate"] = [
+        _invalid_rate(by_model[m], arm) for m, arm in zip(data["model"], data["arm"], strict=True)
+    ]
     sgr_rows = []
     for panel in ordered:
         mats = panel.matrices(LEVEL)
@@ -60,15 +63,35 @@ def build(
     return data.merge(pd.DataFrame(sgr_rows), on="model", how="left")
 
 
-def strip(row: pd.Series) -> str:
-    """A facet's title: the model, then its SGR [CI], or why there is none."""
+def _invalid_rate(panel: Panel, arm: str) -> float:
+    """Fraction of the arm's hard-test generations with no parsable answer (counted wrong);
+    NaN for scored (multiple-choice) arms."""
+    pred = panel.arms[arm]
+    if "invalid" not in pred.columns:
+        return float("nan")
+    hard = panel.levels[panel.levels == LEVEL].index
+    rows = pred[pred["id"].astype(str).isin(set(map(str, hard)))]
+    return float(rows["invalid"].mean()) if len(rows) else float("nan")
+
+
+def strip(rows: pd.DataFrame) -> str:
+    """A facet's title: the model, then its SGR [CI], or why there is none, and the share of
+    unparsable generations where it is large enough to explain an accuracy below chance."""
+    row = rows.iloc[0]
     gap = f"gap {row['supervision_gap']:+.1f} [{row['gap_ci_low']:+.1f}, {row['gap_ci_high']:+.1f}]"
     if not row["gap_positive"]:
-        return f"{row['model']}\nno gap to recover (Hard ≤ Unsup); {gap}"
-    return (
-        f"{row['model']}\nSGR {row['sgr']:.2f} [{row['sgr_ci_low']:.2f}, "
-        f"{row['sgr_ci_high']:.2f}]; {gap}"
-    )
+        text = f"{row['model']}\nno gap to recover (Hard ≤ Unsup); {gap}"
+    else:
+        text = (
+            f"{row['model']}\nSGR {row['sgr']:.2f} [{row['sgr_ci_low']:.2f}, "
+            f"{row['sgr_ci_high']:.2f}]; {gap}"
+        )
+    invalid = rows.set_index("label")["invalid_rate"].dropna()
+    if (invalid > 0.1).any():
+        text += "\nno answer parsed: " + ", ".join(
+            f"{label} {100 * v:.0f}%" for label, v in invalid.items()
+        )
+    return text
 
 
 def draw(data: pd.DataFrame, title: str, error_bars: bool = False):
@@ -78,7 +101,7 @@ def draw(data: pd.DataFrame, title: str, error_bars: bool = False):
         d = data[data["model"] == model]
         labelled_bars(ax, d, [COLOURS[lbl] for lbl in d["label"]], error_bars, fontsize=9)
         chance_line(ax, d["dataset"].iloc[0])
-        ax.set_title(strip(d.iloc[0]), fontsize=9)
+        ax.set_title(strip(d), fontsize=9)
         ax.set_ylabel("Hard Test Accuracy (%)")
     top = max(ax.get_ylim()[1] for ax in axes.flat[: len(models)])
     for ax in axes.flat[: len(models)]:
