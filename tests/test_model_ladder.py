@@ -36,11 +36,15 @@ def write(tmp_path: Path, name: str, frame: pd.DataFrame) -> str:
 
 
 def test_strength_is_mean_accuracy_above_chance_and_orders_weakest_first(tmp_path):
+    # "big" is better on MMLU but worse on StrategyQA: mean above chance decides
+    accuracies = {
+        "big": {"mmlu": 0.45, "strategyqa": 0.5},
+        "small": {"mmlu": 0.3, "strategyqa": 0.6},
+    }
     cells = {
-        # "big" is better on MMLU but worse on StrategyQA: mean above chance decides
-        "big": {"mmlu": write(tmp_path, "b1", arm(0.45)), "strategyqa": write(tmp_path, "b2", arm(0.5))},
-        "small": {"mmlu": write(tmp_path, "s1", arm(0.30)), "strategyqa": write(tmp_path, "s2", arm(0.6))},
-    }  # fmt: skip
+        model: {d: write(tmp_path, f"{model}-{d}", arm(a)) for d, a in by_dataset.items()}
+        for model, by_dataset in accuracies.items()
+    }
     frame = tab_model_ladder.build(cells, draws=200, base_seed=0)
     strength = frame.drop_duplicates("model").set_index("model")["strength"]
     assert strength["big"] == pytest.approx((20 + 0) / 2)
