@@ -1,4 +1,4 @@
-"""Rule fig_strategyqa_by_model: Unsupervised / Easy / Hard per ladder model, with each model's SGR."""
+"""Rule fig_strategyqa_by_model: Unsup / Easy / Hard per ladder model, with its SGR."""
 
 from e2h.figures import fig_by_model
 from e2h.io import write_csv
