@@ -139,6 +139,8 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
     fig, axes = panel_grid(len(panels), ncols, 5.0, 3.8)
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = points[points["panel"] == panel]
+        # at each p the higher point's label goes above it, the lower one's below: no overlap
+        top = d.pivot_table(index="p", columns="source", values="accuracy").idxmax(axis=1)
         for source in ("easy", "hard"):
             s = d[d["source"] == source].sort_values("p")
             ax.plot(s["p"], s["accuracy"], marker="o", color=COLOURS[source],
@@ -146,8 +148,9 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
             ax.fill_between(s["p"], s["ci_low"].clip(0, 100), s["ci_high"].clip(0, 100),
                             color=COLOURS[source], alpha=0.15, linewidth=0)  # fmt: skip
             for _, r in s.iterrows():
+                above = top.get(r["p"], source) == source
                 ax.annotate(f"{r['accuracy']:.1f}", (r["p"], r["accuracy"]), fontsize=7,
-                            textcoords="offset points", xytext=(0, 5 if source == "easy" else -11),
+                            textcoords="offset points", xytext=(0, 5 if above else -11),
                             ha="center", color=COLOURS[source])  # fmt: skip
         ps = sorted(d["p"].unique())
         rates = d.pivot_table(index="p", columns="source", values="realised_rate")
