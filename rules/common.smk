@@ -104,8 +104,16 @@ def representation_cells(wildcards):
 
 
 def output_files(output):
-    """Tables: CSV + LaTeX. Figures: every format (the first into the HTML report) + CSV."""
+    """Tables: CSV (into the HTML report) + LaTeX. Figures: every format (the first into the
+    HTML report) + CSV. Each with its caption from workflow/report/<id>.rst."""
     files = output.files(FIG_FORMATS)
+    if "csv" in files:
+        files["csv"] = report(
+            files["csv"],
+            caption=f"../workflow/report/{output.id}.rst",
+            category=output.kind.category,
+            labels={"table": output.id},
+        )
     if "figures" in files:
         first, *rest = files["figures"]
         shown = report(

@@ -49,6 +49,16 @@ RQ2_TABLES = [
 def tiny_config(model_dir: Path, second_model_dir: Path | None = None) -> dict:
     cfg = yaml.safe_load((ROOT / "tests/data/config.test.yaml").read_text())
     cfg["datasets"]["arc"]["prompts"] = {"zs": "cloze", "icl": "cloze"}  # a configured prompt
+    # model-based hardness (tab-mdl-online, the MDL correlations), the tiny model its own
+    # hardness model; no experiment is stratified by it
+    for measure in ("mdl_decoding", "mdl_learned"):
+        cfg["datasets"]["arc"]["measures"][measure] = {"rule": "percentile"}
+    cfg["mdl"] = {
+        "models": ["tiny"],
+        "dev": 10,
+        "probing_cap": {"arc": 300},
+        "learned": {"sizes": [2, 6], "resamples": 2},
+    }
     entry = {
         "precision": "auto",  # as the default config: bf16 on CPUs with bf16 instructions
         "threads": 1,  # tiny-model jobs: two at once on 2 cores
@@ -74,10 +84,11 @@ def tiny_config(model_dir: Path, second_model_dir: Path | None = None) -> dict:
         },
         "train_levels": ["easy", "medium", "hard"],
         "all_to_all": True,
+        "extra_measures": {"arc": ["question_num_words"]},  # the trained extras' ICL arms
         "learning_curves": {
             "sizes": [3, 4],  # not the grid probe's n = 2: no shared cell
             "resamples": 2,
-            "measures": {"arc": ["human_grade"]},
+            "measures": {"arc": ["human_grade"], "mmlu": ["human_hardness"]},
             "cost": {"hard_factor": 2, "min": 2, "max": None},
         },
         # the clean pair is the grid's probe cell (n = 2, 2 resamples); both noise modes
@@ -163,6 +174,51 @@ def test_every_figure_and_cell_exists(finished_run):
     assert list(dict.fromkeys(scaling["model"])) == order  # facets by measured strength
     by_model = pd.read_csv(work / "results/figure_data/fig-third-grade-to-college-by-model.csv")
     assert list(dict.fromkeys(by_model["facet"])) == order and len(by_model) == 10
+
+
+#: The 25 figure and table ids of the paper (docs/figures.md), and the project's own.
+PAPER_IDS = {
+    "fig-third-grade-to-college", "tab-datasets", "tab-cutoffs", "fig-hardness-correlations",
+    "fig-hardness-correlations-all", "fig-acc-vs-test-hardness",
+    "fig-acc-vs-test-hardness-extra", "fig-hardness-histograms", "fig-e2h-main",
+    "fig-e2h-all-test", "fig-e2h-extra-measures", "fig-sgr-by-method", "tab-sgr-by-method",
+    "fig-sgr-by-method-extra", "tab-sgr", "tab-sgr-pairwise", "tab-all-to-all",
+    "fig-cost-curves", "fig-cost-curves-mmlu", "fig-noisy-labels", "fig-scaling",
+    "fig-train-test-gap", "fig-third-grade-to-college-by-method",
+    "fig-third-grade-to-college-by-model", "fig-strategyqa-by-model",
+}  # fmt: skip
+OWN_IDS = {"tab-sgr-vs-paper", "tab-mdl-online", "tab-model-ladder"}
+
+
+def test_every_id_from_one_command_with_its_files_and_caption(finished_run):
+    """The default DAG builds exactly the paper's 25 ids and ours; the tiny run (the same
+    code path) built every one of them, each with PDF, PNG and figure data (tables: CSV and
+    LaTeX) and a caption in the HTML report."""
+    from e2h.plan import load_plan
+
+    repo, work, cfg_path = finished_run
+    assert len(PAPER_IDS) == 25
+    default = load_plan(ROOT / "config.yaml")
+    assert set(default.outputs) == PAPER_IDS | OWN_IDS
+    tiny = load_plan(cfg_path)
+    assert set(tiny.outputs) == set(default.outputs)
+    for output in tiny.outputs.values():
+        files = output.files(["pdf", "png"])
+        if output.kind.kind == "figure":
+            assert [Path(f).suffix for f in files["figures"]] == [".pdf", ".png"]
+            for path in files["figures"]:
+                assert (work / path).stat().st_size > 1000, path
+            assert len(pd.read_csv(work / files["data"])) > 0, output.id
+        else:
+            assert len(pd.read_csv(work / files["csv"])) > 0, output.id
+            assert "\\begin{tabular}" in (work / files["tex"]).read_text(), output.id
+        caption = repo / "workflow" / "report" / f"{output.id}.rst"
+        assert len(caption.read_text().split()) > 15, output.id
+    report = work / "report.html"
+    smk(work, "--report", str(report), configfile=cfg_path, snakefile=repo / "Snakefile")
+    html = report.read_text(errors="replace")
+    for output_id in tiny.outputs:
+        assert output_id in html, output_id
 
 
 def test_predictions_carry_every_cell_field_and_train_items_are_not_tested(finished_run):

@@ -54,7 +54,7 @@ def test_points_costs_and_break_even_by_hand():
     # cost 20: easy n=20 (40 %) vs hard n=10 (50 %); 40: 50 vs 50; 80: 60 vs 55
     np.testing.assert_allclose(diff["easy_minus_hard"].to_numpy(), [-10.0, 0.0, 5.0])
     even = data[data["scope"] == "break_even"].iloc[0]
-    assert even["cost"] == 40 and even["costs_compared"] == 3
+    assert even["cost"] == 40 and even["compared"] == 3
     assert not even["significant"]  # a difference of 0 has an interval around 0
 
 

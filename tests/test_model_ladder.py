@@ -50,8 +50,15 @@ def test_strength_is_mean_accuracy_above_chance_and_orders_weakest_first(tmp_pat
     assert strength["big"] == pytest.approx((20 + 0) / 2)
     assert strength["small"] == pytest.approx((5 + 10) / 2)
     assert tab_model_ladder.ladder_order(frame) == ["small", "big"]
+    big = frame[frame["model"] == "big"].set_index("dataset")
+    assert big.loc["mmlu", "vs_weaker"] == "small"
+    assert big.loc["mmlu", "diff"] == pytest.approx(15.0)
+    assert big.loc["strategyqa", "diff"] == pytest.approx(-10.0)
+    assert big.loc["mmlu", "diff_ci_low"] < 15 < big.loc["mmlu", "diff_ci_high"]
+    assert frame.loc[frame["model"] == "small", "vs_weaker"].isna().all()
     shown = tab_model_ladder.display(frame)
     assert list(shown["Model"]) == ["small", "big"] and "30.0 [" in shown.iloc[0]["MMLU-STEM-5"]
+    assert "(+15.0 [" in shown.iloc[1]["MMLU-STEM-5"]
 
 
 def test_models_on_different_items_are_refused(tmp_path):

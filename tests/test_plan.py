@@ -238,8 +238,7 @@ def test_id_table_names_rule_script_and_module_of_every_id(default):
         assert Path(kind.script).is_file(), kind.script
         importlib.import_module(kind.module)
         assert kind.rule == kind.id.replace("-", "_")
-        if kind.kind == "figure":
-            assert (ROOT / "workflow" / "report" / f"{kind.id}.rst").is_file(), kind.id
+        assert (ROOT / "workflow" / "report" / f"{kind.id}.rst").is_file(), kind.id
     row = {r["id"]: r for r in default.id_table()}["fig-e2h-main"]
     assert row["script"] == "workflow/scripts/fig_e2h_main.py" and row["cells"] == "21"
 

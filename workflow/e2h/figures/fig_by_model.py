@@ -108,3 +108,20 @@ def draw(data: pd.DataFrame, title: str, error_bars: bool = False):
         ax.set_ylim(0.0, top)  # shared, so the facets compare at a glance
     fig.suptitle(f"{title}\n(facets by measured strength, weakest first: tab-model-ladder)")
     return fig
+
+
+def run(smk) -> None:
+    """The body of both rules (``fig-scaling``, ``fig-strategyqa-by-model``)."""
+    from e2h.io import write_csv
+    from e2h.panels import load_panels
+    from e2h.plotting import save_figure, set_style
+    from e2h.tables.tab_model_ladder import ladder_order
+
+    set_style()
+    panels = load_panels(smk.params.panels, smk.params.tables)
+    order = ladder_order(str(smk.input.ladder))
+    purpose = smk.rule.replace("_", "-")
+    data = build(panels, order, smk.params.draws, smk.params.seed, purpose=purpose)
+    write_csv(data, smk.output.data)
+    fig = draw(data, smk.params.title, error_bars=smk.params.error_bars)
+    save_figure(fig, smk.output.figures, dpi=smk.params.dpi)

@@ -13,17 +13,15 @@ whether that difference's interval excludes zero.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-from e2h import stats
 from e2h.arms import accuracy_summary, arm_matrix, read_predictions
-from e2h.plotting import chance_line, panel_grid, signed
+from e2h.figures.easy_vs_hard import differences, draw_curves, note
+from e2h.plotting import chance_line, panel_grid
 from e2h.seeds import rng
 
 LABELS = {"easy": "Easy", "hard": "Hard"}
@@ -101,42 +99,13 @@ def build(
                 )  # fmt: skip
                 if kept(cost, rule):
                     mats[(source, cost)] = mat
-        common = sorted({c for s, c in mats if s == "easy"} & {c for s, c in mats if s == "hard"})
-        break_even = None
-        for cost in common:
-            gen = rng("bootstrap", "fig-cost-curves", panel.dataset, panel.measure, "diff", cost,
-                      base_seed=base_seed)  # fmt: skip
-            res = stats.diff_bootstrap(mats[("easy", cost)], mats[("hard", cost)], draws, gen)
-            row = {**base, "scope": "difference", "cost": cost,
-                   "easy_minus_hard": 100 * res.estimate, "ci_low": 100 * res.ci_low,
-                   "ci_high": 100 * res.ci_high, "p_value": res.p_value,
-                   "n_items": res.n_items}  # fmt: skip
-            rows.append(row)
-            if break_even is None and res.estimate >= 0:
-                break_even = row
-        rows.append(
-            {**base, "scope": "break_even",
-             "cost": np.nan if break_even is None else break_even["cost"],
-             "easy_minus_hard": np.nan if break_even is None else break_even["easy_minus_hard"],
-             "ci_low": np.nan if break_even is None else break_even["ci_low"],
-             "ci_high": np.nan if break_even is None else break_even["ci_high"],
-             "significant": None if break_even is None else bool(break_even["ci_low"] > 0),
-             "costs_compared": len(common)}
-        )  # fmt: skip
+        keys = ("fig-cost-curves", panel.dataset, panel.measure)
+        rows += differences(mats, "cost", "break_even", keys, draws, base_seed, base)
     return pd.DataFrame(rows)
 
 
 def _note(row: pd.Series) -> str:
-    if pd.isna(row["cost"]):
-        if not row["costs_compared"]:
-            return "no cost both sources reach"
-        return "easy below hard at every common cost"
-
-    text = (
-        f"easy ≥ hard from cost {row['cost']:g}: {signed(row['easy_minus_hard'])} "
-        f"[{signed(row['ci_low'])}, {signed(row['ci_high'])}]"
-    )
-    return text + ("" if row["significant"] else " (CI includes 0)")
+    return note(row, "cost", "cost ", "easy below hard at every common cost")
 
 
 def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
@@ -146,21 +115,11 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
     fig, axes = panel_grid(len(panels), ncols, 4.6, 3.4)
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = points[points["panel"] == panel]
-        for source in ("easy", "hard"):
-            s = d[d["source"] == source].sort_values("cost")
-            if s.empty:
-                continue
-            ax.plot(s["cost"], s["accuracy"], marker="o", color=COLOURS[source],
-                    label=LABELS[source])  # fmt: skip
-            ax.fill_between(s["cost"], s["ci_low"].clip(0, 100), s["ci_high"].clip(0, 100),
-                            color=COLOURS[source], alpha=0.15, linewidth=0)  # fmt: skip
+        draw_curves(ax, d, "cost", LABELS, COLOURS)
         costs = sorted(d["cost"].unique())
         ax.set_xscale("log", base=2)
         ax.set_xticks(costs, [f"{c:g}" for c in costs])
         ax.minorticks_off()
-        low = np.nanmin(np.r_[d["ci_low"].to_numpy(), d["accuracy"].to_numpy(), 100.0])
-        high = np.nanmax(np.r_[d["ci_high"].to_numpy(), d["accuracy"].to_numpy(), 0.0])
-        ax.set_ylim(max(0, math.floor((low - 5) / 5) * 5), min(105, math.ceil((high + 5) / 5) * 5))
         chance_line(ax, d["dataset"].iloc[0])
         ax.set_title(panel, fontsize=10, pad=14)
         ax.text(0.5, 1.01, _note(notes.loc[panel]), transform=ax.transAxes, fontsize=7,

@@ -13,17 +13,15 @@ bootstrap interval, and the smallest p from which easy matches or beats hard.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-from e2h import stats
 from e2h.arms import accuracy_summary, arm_matrix, read_predictions
-from e2h.plotting import chance_line, panel_grid, signed
+from e2h.figures.easy_vs_hard import differences, draw_curves, note
+from e2h.plotting import chance_line, panel_grid
 from e2h.seeds import rng
 
 LABELS = {"easy": "Easy", "hard": "Hard"}
@@ -98,38 +96,13 @@ def build(panels: list[NoisePanel], draws: int, base_seed: int) -> pd.DataFrame:
                      **accuracy_summary(mat, draws, gen)}
                 )  # fmt: skip
                 mats[(source, p)] = mat
-        common = sorted({p for s, p in mats if s == "easy"} & {p for s, p in mats if s == "hard"})
-        crossover = None
-        for p in common:
-            gen = rng("bootstrap", "fig-noisy-labels", panel.dataset, panel.measure, panel.mode,
-                      "diff", p, base_seed=base_seed)  # fmt: skip
-            res = stats.diff_bootstrap(mats[("easy", p)], mats[("hard", p)], draws, gen)
-            row = {**base, "scope": "difference", "p": p,
-                   "easy_minus_hard": 100 * res.estimate, "ci_low": 100 * res.ci_low,
-                   "ci_high": 100 * res.ci_high, "p_value": res.p_value,
-                   "n_items": res.n_items}  # fmt: skip
-            rows.append(row)
-            if crossover is None and res.estimate >= 0:
-                crossover = row
-        rows.append(
-            {**base, "scope": "crossover",
-             "p": np.nan if crossover is None else crossover["p"],
-             "easy_minus_hard": np.nan if crossover is None else crossover["easy_minus_hard"],
-             "ci_low": np.nan if crossover is None else crossover["ci_low"],
-             "ci_high": np.nan if crossover is None else crossover["ci_high"],
-             "significant": None if crossover is None else bool(crossover["ci_low"] > 0)}
-        )  # fmt: skip
+        keys = ("fig-noisy-labels", panel.dataset, panel.measure, panel.mode)
+        rows += differences(mats, "p", "crossover", keys, draws, base_seed, base)
     return pd.DataFrame(rows)
 
 
 def _note(row: pd.Series) -> str:
-    if pd.isna(row["p"]):
-        return "easy below hard at every noise level"
-    text = (
-        f"easy ≥ hard from p = {row['p']:g}: {signed(row['easy_minus_hard'])} "
-        f"[{signed(row['ci_low'])}, {signed(row['ci_high'])}]"
-    )
-    return text + ("" if row["significant"] else " (CI includes 0)")
+    return note(row, "p", "p = ", "easy below hard at every noise level")
 
 
 def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
@@ -141,12 +114,9 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
         d = points[points["panel"] == panel]
         # at each p the higher point's label goes above it, the lower one's below: no overlap
         top = d.pivot_table(index="p", columns="source", values="accuracy").idxmax(axis=1)
+        draw_curves(ax, d, "p", LABELS, COLOURS)
         for source in ("easy", "hard"):
             s = d[d["source"] == source].sort_values("p")
-            ax.plot(s["p"], s["accuracy"], marker="o", color=COLOURS[source],
-                    label=LABELS[source])  # fmt: skip
-            ax.fill_between(s["p"], s["ci_low"].clip(0, 100), s["ci_high"].clip(0, 100),
-                            color=COLOURS[source], alpha=0.15, linewidth=0)  # fmt: skip
             for _, r in s.iterrows():
                 above = top.get(r["p"], source) == source
                 ax.annotate(f"{r['accuracy']:.1f}", (r["p"], r["accuracy"]), fontsize=7,
@@ -160,9 +130,6 @@ def draw(data: pd.DataFrame, title: str, ncols: int = 2) -> plt.Figure:
              for p in ps],
             fontsize=7,
         )  # fmt: skip
-        low = np.nanmin(np.r_[d["ci_low"].to_numpy(), d["accuracy"].to_numpy(), 100.0])
-        high = np.nanmax(np.r_[d["ci_high"].to_numpy(), d["accuracy"].to_numpy(), 0.0])
-        ax.set_ylim(max(0, math.floor((low - 5) / 5) * 5), min(105, math.ceil((high + 5) / 5) * 5))
         chance_line(ax, d["dataset"].iloc[0])
         ax.set_title(panel, fontsize=10, pad=14)
         ax.text(0.5, 1.01, _note(notes.loc[panel]), transform=ax.transAxes, fontsize=7,

@@ -5,6 +5,9 @@ differ only in the model), so the accuracies are comparable row by row. A model'
 its mean accuracy above chance over the datasets (GSM8k's chance is 0); the by-model figures
 (``fig-scaling``, ``fig-third-grade-to-college-by-model``, ``fig-strategyqa-by-model``) order
 their facets by it, weakest first, instead of by parameter count (docs/methods.md#model-ladder).
+Each model is also compared with the next weaker one item by item: the paired difference of
+their accuracies with its bootstrap CI and p, per dataset (which model is stronger at which
+task, and whether the data can tell).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from e2h import registry
+from e2h import registry, stats
 from e2h.arms import accuracy_summary, arm_matrix, read_predictions
 from e2h.seeds import rng
 
@@ -22,9 +25,11 @@ def build(cells: dict[str, dict[str, str]], draws: int, base_seed: int) -> pd.Da
     with accuracy ×100 and its grid-bootstrap CI, plus the model's strength and rank."""
     rows = []
     items: dict[str, set[str]] = {}
+    mats: dict[tuple[str, str], pd.DataFrame] = {}
     for model, by_dataset in cells.items():
         for dataset, path in by_dataset.items():
             mat = arm_matrix(read_predictions([str(path)]))
+            mats[(model, dataset)] = mat
             ids = set(mat.index)
             if items.setdefault(dataset, ids) != ids:
                 raise ValueError(
@@ -50,6 +55,28 @@ def build(cells: dict[str, dict[str, str]], draws: int, base_seed: int) -> pd.Da
     frame["strength"] = frame["model"].map(strength)
     order = strength.sort_values(kind="stable").index  # weakest first
     frame["rank"] = frame["model"].map({m: i + 1 for i, m in enumerate(order)})
+    # each model against the next weaker one, item by item: which is stronger at which task
+    weaker = dict(zip(order[1:], order[:-1], strict=True))
+    diffs = []
+    for _, r in frame.iterrows():
+        if r["model"] not in weaker:
+            diffs.append({})
+            continue
+        other = weaker[r["model"]]
+        gen = rng("bootstrap", "tab-model-ladder", "diff", r["dataset"], base_seed=base_seed)
+        res = stats.diff_bootstrap(
+            mats[(r["model"], r["dataset"])], mats[(other, r["dataset"])], draws, gen
+        )
+        diffs.append(
+            {
+                "vs_weaker": other,
+                "diff": 100 * res.estimate,
+                "diff_ci_low": 100 * res.ci_low,
+                "diff_ci_high": 100 * res.ci_high,
+                "diff_p_value": res.p_value,
+            }
+        )
+    frame = pd.concat([frame, pd.DataFrame(diffs, index=frame.index)], axis=1)
     return frame.sort_values(["rank", "dataset"], kind="stable").reset_index(drop=True)
 
 
@@ -67,9 +94,10 @@ def display(frame: pd.DataFrame) -> pd.DataFrame:
         row = {"Rank": int(d["rank"].iloc[0]), "Model": model}
         for _, r in d.iterrows():
             ok = np.isfinite(r["accuracy"])
-            row[r["Dataset"]] = (
-                f"{r['accuracy']:.1f} [{r['ci_low']:.1f}, {r['ci_high']:.1f}]" if ok else "--"
-            )
+            text = f"{r['accuracy']:.1f} [{r['ci_low']:.1f}, {r['ci_high']:.1f}]" if ok else "--"
+            if isinstance(r.get("vs_weaker"), str):  # the paired difference to the weaker model
+                text += f" ({r['diff']:+.1f} [{r['diff_ci_low']:+.1f}, {r['diff_ci_high']:+.1f}])"
+            row[r["Dataset"]] = text
         row["Mean above chance"] = float(d["strength"].iloc[0])
         row["Items"] = "/".join(str(int(n)) for n in d["n_items"])
         rows.append(row)
