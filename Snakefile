@@ -19,6 +19,11 @@ os.environ.update(
 # Bit-identical floats on CPU in every job (docs/scoring.md#determinism); importing e2h sets
 # them for this process.
 import e2h
+from e2h.config import read_config_file
+
+# Snakemake reports a broken YAML file without its line; this names file, line and column.
+if os.path.exists("config.yaml"):
+    read_config_file("config.yaml")
 
 
 configfile: "config.yaml"
@@ -32,6 +37,15 @@ include: "rules/data.smk"
 include: "rules/hardness.smk"
 include: "rules/experiments.smk"
 include: "rules/outputs.smk"
+
+
+onerror:
+    # one file lists every failed job, its log and its last error line (README)
+    from e2h.logs import write_failure_summary
+
+    print(
+        f"failed jobs are listed in {write_failure_summary(log)}", file=sys.stderr
+    )
 
 
 localrules:

@@ -79,3 +79,19 @@ def test_per_dataset_counts_of_zero_are_refused(default_config, key):
     cfg["experiments"][key] = {**cfg["experiments"].get(key, {}), "strategyqa": 0}
     with pytest.raises(ConfigError, match=f"experiments.{key}.strategyqa: 0 is less than"):
         check_config(cfg, SCHEMA)
+
+
+def test_yaml_syntax_error_names_file_line_and_column(tmp_path, capsys):
+    from e2h.config import main, read_config_file
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: 0\ndatasets:\n  arc: {hardness_pool: 1000\n  mmlu: x\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml:4:7: YAML syntax error: .*expected ','"):
+        read_config_file(bad)
+    assert main([str(bad), str(ROOT / "config.yaml")]) == 1
+    out = capsys.readouterr()
+    assert "config.yaml: valid" in out.out and "bad.yaml:4:7" in out.err
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="a mapping of keys, not list"):
+        read_config_file(listed)

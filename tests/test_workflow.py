@@ -182,6 +182,12 @@ def test_bad_row_fails_names_file_and_row_and_rerun_resumes(tmp_path):
     assert "strategyqa.jsonl.gz, row 5" in log and "missing field 'question'" in log
     assert not (work / "results/data/strategyqa/items.parquet").exists()
     assert (work / "results/data/arc/items.parquet").exists()  # other datasets finished
+    # one file names every failed job, its log and the error
+    failures = (work / "results/logs/failures.txt").read_text()
+    assert failures.startswith("1 failed job(s)")
+    assert "prepare_dataset [dataset=strategyqa]" in failures
+    assert "log: results/logs/prepare_dataset/strategyqa.log" in failures
+    assert "row 5" in failures and "missing field 'question'" in failures
     # repair the row: the rerun only does strategyqa's jobs and what depends on them
     (snap / "strategyqa.jsonl.gz").write_bytes(original)
     (snap / "MANIFEST.json").write_text(manifest)

@@ -391,3 +391,47 @@ def validated(config: dict[str, Any], schema_path: str | Path = SCHEMA) -> dict[
 def check_config(config: dict[str, Any], schema_path: str | Path = SCHEMA) -> None:
     """Raise ``ConfigError`` listing every invalid key of ``config``."""
     validated(config, schema_path)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A YAML config file as a mapping; a syntax error names the file, line and column.
+
+    Snakemake reports a broken config file only as "not valid JSON or YAML"; the Snakefile
+    reads its default config through this first, and ``python -m e2h.config FILE`` checks
+    any other file the same way before a run.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        what = " ".join(filter(None, [err.context, err.problem]))
+        raise ConfigError(f"{where}: YAML syntax error: {what}") from None
+    if not isinstance(loaded, dict):
+        kind = type(loaded).__name__
+        raise ConfigError(f"{path}: a config file is a mapping of keys, not {kind}")
+    return loaded
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check config files (syntax with file, line and column; then every key) before a run."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(description="Check e2h config files before a run.")
+    ap.add_argument("files", nargs="+")
+    args = ap.parse_args(argv)
+    status = 0
+    for path in args.files:
+        try:
+            validated(read_config_file(path))
+            print(f"{path}: valid")
+        except ConfigError as err:
+            print(err, file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -37,3 +37,56 @@ def run_with_log(smk: Any, main: Callable[[Any], None]) -> None:
     finally:
         limits.restore_original_limits()
     log.info("rule %s done", smk.rule)
+
+
+#: Where a run that stopped with failed jobs lists them (the README points here).
+FAILURES = "results/logs/failures.txt"
+
+
+def failed_jobs(snakemake_log: str) -> list[dict[str, str]]:
+    """The failed jobs of a Snakemake run log: rule, wildcards, job log path(s)."""
+    jobs: list[dict[str, str]] = []
+    current: dict[str, str] | None = None
+    for line in snakemake_log.splitlines():
+        if line.startswith("Error in rule "):
+            current = {"rule": line.removeprefix("Error in rule ").rstrip(":"), "log": ""}
+            jobs.append(current)
+        elif current is not None and line.startswith("    "):
+            key, _, value = line.strip().partition(": ")
+            if key in ("wildcards", "log", "jobid"):
+                current[key] = value.replace(" (check log file(s) for error details)", "")
+        elif current is not None and line.strip():
+            current = None
+    return jobs
+
+
+def last_error_line(path: str) -> str:
+    """The last line of a job log that names an error (else its last line)."""
+    from pathlib import Path
+
+    try:
+        lines = [x for x in Path(path).read_text(errors="replace").splitlines() if x.strip()]
+    except OSError:
+        return "(no log file)"
+    for line in reversed(lines):
+        if "Error" in line or "Exception" in line:
+            return line.strip()
+    return lines[-1].strip() if lines else "(empty log)"
+
+
+def write_failure_summary(snakemake_log_path: str, out: str = FAILURES) -> str:
+    """Write one line per failed job (rule, wildcards, log path, last error line) to ``out``:
+    called by the Snakefile's ``onerror``, so a stopped run names its failures in one file."""
+    from pathlib import Path
+
+    jobs = failed_jobs(Path(snakemake_log_path).read_text(errors="replace"))
+    lines = [f"{len(jobs)} failed job(s); Snakemake's log: {snakemake_log_path}"]
+    for job in jobs:
+        logs = [p.strip() for p in job.get("log", "").split(",") if p.strip()]
+        where = ", ".join(logs) or "(no job log)"
+        error = last_error_line(logs[0]) if logs else "(see Snakemake's log)"
+        wildcards = f" [{job['wildcards']}]" if job.get("wildcards") else ""
+        lines.append(f"{job['rule']}{wildcards}\n  log: {where}\n  error: {error}")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text("\n".join(lines) + "\n")
+    return out
