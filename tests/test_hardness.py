@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from e2h.config import validated
 from e2h.hardness import Cutoffs, annotate_levels, assign_levels, level_counts, resolve_cutoffs
 from e2h.plan import Plan
 from e2h.pool import draw_hardness_pool
@@ -64,7 +65,8 @@ def test_full_set_level_counts_match_the_paper(
 def test_probing_set_level_sizes(bundled_items, default_config):
     items = bundled_items["arc"]
     probing = set(items["id"]) - set(draw_hardness_pool(items["id"], 1000, "arc"))
-    human = Plan(default_config).human_measures("arc")  # MDL measures come from the MDL stage
+    # MDL measures come from the MDL stage
+    human = Plan(validated(default_config)).human_measures("arc")
     table, _ = annotate_levels(items, probing, "arc", human)
     counts = level_counts(table, ["human_grade"]).loc["human_grade"]
     assert counts.sum() == 3521

@@ -50,30 +50,31 @@ def test_default_cells_per_dataset_and_method(default):
     got = Counter(
         (s.dataset, s.method) for s in default.cells.values() if s.model == "smollm2-135m"
     )
-    # ARC: 3 measures x 3 levels + 5 secondary measures easy/hard (fig-e2h-extra-measures; two
+    # ARC: 3 measures x 3 levels + 3 secondary measures easy/hard (fig-e2h-extra-measures; two
     # of them also fig-sgr-by-method-extra's ICL arms) + Table 4 (ICL all);
-    # probe / LoRA-MC: (3 + 4 extra measures) x easy/hard + Table 4
+    # probe / LoRA-MC: (3 + 2 extra measures) x easy/hard + Table 4
     assert got[("arc", "zs")] == 1
-    assert got[("arc", "icl")] == 3 * 3 + 5 * 2 + 1
-    assert got[("arc", "lora_mc")] == 7 * 2 + 1
+    assert got[("arc", "icl")] == 3 * 3 + 3 * 2 + 1
+    assert got[("arc", "lora_mc")] == 5 * 2 + 1
     # + learning curves (fig-cost-curves): 3 ARC, 1 MMLU, 1 StrategyQA measure x easy / hard
     # x 4 sizes
-    assert got[("arc", "probe")] == 7 * 2 + 1 + 3 * 2 * 4
-    # MMLU: binary measure (no medium), 3 secondary measures, the transfer ICL cells of Figure 1
-    assert got[("mmlu", "icl")] == 2 + 3 * 2 + 1 + 4
+    assert got[("arc", "probe")] == 5 * 2 + 1 + 3 * 2 * 4
+    # MMLU: binary measure (no medium), 2 secondary measures, the transfer ICL cells of Figure 1
+    assert got[("mmlu", "icl")] == 2 + 2 * 2 + 1 + 4
     assert got[("mmlu", "zs")] == 1 + 1  # the grid's and Figure 1's zero-shot cells
     # + fig-noisy-labels: easy / hard at four noise levels (the clean cells are the curves')
     assert got[("mmlu", "probe")] == 2 * 2 + 1 + 4 + 2 * 4 + 2 * 4
     assert got[("mmlu", "lora_mc")] == 2 * 2 + 1 + 4
-    # + fig-strategyqa-by-model's k = 4 easy / hard
-    assert got[("strategyqa", "icl_cot")] == 3 + 2 * 2 + 1 + 2
+    # StrategyQA: one secondary measure, no extra trained measure; + fig-strategyqa-by-model's
+    # k = 4 easy / hard
+    assert got[("strategyqa", "icl_cot")] == 3 + 1 * 2 + 1 + 2
     assert got[("strategyqa", "icl")] == 1
-    assert got[("strategyqa", "probe")] == 2 * 2 + 1 + 2 * 4
-    assert got[("strategyqa", "lora_cot")] == 5
+    assert got[("strategyqa", "probe")] == 1 * 2 + 1 + 2 * 4
+    assert got[("strategyqa", "lora_cot")] == 3
     assert got[("strategyqa", "lora_mc")] == 1  # Table 4's row only
-    assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 2 * 2 + 1
+    assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 1 * 2 + 1
     assert got[("gsm8k", "lora_cot")] == 2 + 1 and ("gsm8k", "probe") not in got
-    assert sum(got.values()) == 167
+    assert sum(got.values()) == 145
     # the ladder's second model: zero-shot on every dataset, fig-scaling's MMLU and
     # fig-strategyqa-by-model's easy / hard, Figure 1's five ICL sources
     gemma = Counter(
@@ -83,7 +84,7 @@ def test_default_cells_per_dataset_and_method(default):
         ("arc", "zs"): 1, ("mmlu", "zs"): 2, ("strategyqa", "zs"): 1, ("gsm8k", "zs_cot"): 1,
         ("mmlu", "icl"): 2 + 4, ("strategyqa", "icl_cot"): 2,
     }  # fmt: skip
-    assert len(default.cells) == 167 + 13
+    assert len(default.cells) == 145 + 13
     assert len(default.representations) == 3  # ARC, MMLU, StrategyQA probes
 
 
@@ -117,10 +118,8 @@ def test_settings_that_change_predictions_are_in_the_spec(default):
         "human_difficulty",
         "human_bloom",
         "question_num_words",
-        "mdl_decoding",
         "mdl_learned",
-        "mdl_finetuned",
-        "answer_num_chars",
+        "mdl_decoding",
         "any",
     )
     cot = default.one(dataset="gsm8k", method="icl_cot", train="hard", measure="num_steps")
@@ -137,7 +136,7 @@ def test_two_models_reach_every_figure_that_shows_models(default):
     plan = plan_of(two_models(default.config))
     # Figure 1's 13 cells and the ladder's k = 4 StrategyQA pair run on smollm2 only; the
     # ladder's gemma cells (13) are not other's
-    assert len(plan.cells) == 2 * 167 - 13 - 2 + 13
+    assert len(plan.cells) == 2 * 145 - 13 - 2 + 13
     for output_id in [
         "fig-e2h-main",
         "fig-e2h-all-test",

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -259,15 +260,26 @@ def test_paper_scale_dag_cell_count(tmp_path):
     plan = Plan(validated(cfg))
     # one SLURM job per cell at paper scale (execution.group_cells: false)
     assert all(len(g.cells) == 1 for g in plan.groups.values())
-    kinds = [g.kind for g in plan.groups.values() if counts.get(g.name) == 1]
-    assert len(kinds) == sum(n for rule, n in counts.items() if rule.startswith("cells_"))
+    jobs = [g for g in plan.groups.values() if counts.get(g.name) == 1]
+    assert len(jobs) == sum(n for rule, n in counts.items() if rule.startswith("cells_"))
+    study = [g.kind for g in jobs if g.cells[0].model == "llama2-70b"]
     # 25 population-grid cells + 24 secondary-measure ICL cells (length and MDL) +
-    # StrategyQA's non-CoT Table-4 row, + the five Figure-1 sources (ICL, zero-shot)
-    assert kinds.count("prompting") == expected_conditions(cfg) + 5 == 55
+    # StrategyQA's non-CoT Table-4 row, + the five Figure-1 sources (ICL, zero-shot), + the
+    # ladder's k = 4 StrategyQA easy / hard CoT pair (fig-strategyqa-by-model)
+    assert study.count("prompting") == expected_conditions(cfg) + 5 + 2 == 57
     # probe 17 + 9 + 7, LoRA-MC 17 + 9 + 1, LoRA-CoT 7 + 7 (ARC, MMLU, StrategyQA, GSM8k),
-    # + 60 learning-curve probes, + probe and LoRA-MC x 4 Figure-1 sources
-    trained = len(kinds) - kinds.count("prompting")
+    # + 60 learning-curve probes, + fig-noisy-labels' easy / hard at 4 noise levels
+    trained = len(study) - study.count("prompting")
     assert trained == expected_conditions(cfg, trained_cells=True) + 8
+    # other models: the ladder's 7b and 13b (zero-shot on 4 datasets, fig-scaling's MMLU ICL
+    # easy / hard); fig-third-grade-to-college-by-model and fig-strategyqa-by-model's 70b-chat,
+    # Mixtral and Qwen (zero-shot on 4 datasets, Figure 1's 5 sources, StrategyQA CoT easy /
+    # hard); Mixtral also Figure 1's probe and LoRA-MC sources (its -by-method figure)
+    others = Counter(g.cells[0].model for g in jobs if g.cells[0].model != "llama2-70b")
+    assert others == {
+        "llama2-7b": 4 + 2, "llama2-13b": 4 + 2,
+        "llama2-70b-chat": 4 + 5 + 2, "qwen-72b": 4 + 5 + 2, "mixtral-8x7b": 4 + 5 + 2 + 4 + 4,
+    }  # fmt: skip
     # ARC, MMLU, StrategyQA for Llama-2-70b; ARC, MMLU for the transfer model (Mixtral)
     assert counts["extract_hidden_states"] == 5
     assert "convert_model" not in counts  # hub models need no conversion

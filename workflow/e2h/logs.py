@@ -44,19 +44,33 @@ FAILURES = "results/logs/failures.txt"
 
 
 def failed_jobs(snakemake_log: str) -> list[dict[str, str]]:
-    """The failed jobs of a Snakemake run log: rule, wildcards, job log path(s)."""
+    """The failed jobs of a Snakemake run log: rule, wildcards, job log path(s).
+
+    Snakemake 9's error block has no wildcards; they come from the job's start block with
+    the same ``jobid``.
+    """
     jobs: list[dict[str, str]] = []
+    started: dict[str, dict[str, str]] = {}  # jobid -> the job's start block
     current: dict[str, str] | None = None
     for line in snakemake_log.splitlines():
+        head = line.rstrip(":")
         if line.startswith("Error in rule "):
-            current = {"rule": line.removeprefix("Error in rule ").rstrip(":"), "log": ""}
+            current = {"rule": head.removeprefix("Error in rule "), "log": ""}
             jobs.append(current)
+        elif line.startswith(("rule ", "localrule ")) and line.endswith(":"):
+            current = {"rule": head.split(" ", 1)[1], "start": "1"}
         elif current is not None and line.startswith("    "):
             key, _, value = line.strip().partition(": ")
             if key in ("wildcards", "log", "jobid"):
                 current[key] = value.replace(" (check log file(s) for error details)", "")
+            if key == "jobid" and current.get("start"):
+                started[value] = current
         elif current is not None and line.strip():
             current = None
+    for job in jobs:
+        start = started.get(job.get("jobid", ""), {})
+        if "wildcards" not in job and start.get("wildcards"):
+            job["wildcards"] = start["wildcards"]
     return jobs
 
 
@@ -74,12 +88,17 @@ def last_error_line(path: str) -> str:
     return lines[-1].strip() if lines else "(empty log)"
 
 
-def write_failure_summary(snakemake_log_path: str, out: str = FAILURES) -> str:
+def write_failure_summary(snakemake_log_path: str | list[str], out: str = FAILURES) -> str:
     """Write one line per failed job (rule, wildcards, log path, last error line) to ``out``:
-    called by the Snakefile's ``onerror``, so a stopped run names its failures in one file."""
+    called by the Snakefile's ``onerror``, so a stopped run names its failures in one file.
+
+    ``snakemake_log_path``: the run's log; Snakemake 9 passes ``onerror`` a list of them.
+    """
     from pathlib import Path
 
-    jobs = failed_jobs(Path(snakemake_log_path).read_text(errors="replace"))
+    paths = [snakemake_log_path] if isinstance(snakemake_log_path, str) else snakemake_log_path
+    snakemake_log_path = ", ".join(paths)
+    jobs = failed_jobs("\n".join(Path(p).read_text(errors="replace") for p in paths))
     lines = [f"{len(jobs)} failed job(s); Snakemake's log: {snakemake_log_path}"]
     for job in jobs:
         logs = [p.strip() for p in job.get("log", "").split(",") if p.strip()]

@@ -1105,6 +1105,7 @@ class Plan:
                     **fig,
                 },
             )
+        if secondary and self.exp["all_to_all"]:  # the train = All cells exist
             extra_train = self.all_train_specs(secondary=True)
             self._add_output(
                 "fig-acc-vs-test-hardness-extra",
@@ -1134,17 +1135,18 @@ class Plan:
                     **fig,
                 },
             )
-        all_train = self.all_train_specs()
-        self._add_output(
-            "fig-acc-vs-test-hardness",
-            {"cells": sorted({s["path"] for s in all_train}), "tables": tables},
-            {
-                "panels": all_train,
-                "tables": table_map,
-                "title": self._title("Model Accuracy vs. Test Data Hardness"),
-                "dpi": fig["dpi"],
-            },
-        )
+        if self.exp["all_to_all"]:  # the train = All cells exist
+            all_train = self.all_train_specs()
+            self._add_output(
+                "fig-acc-vs-test-hardness",
+                {"cells": sorted({s["path"] for s in all_train}), "tables": tables},
+                {
+                    "panels": all_train,
+                    "tables": table_map,
+                    "title": self._title("Model Accuracy vs. Test Data Hardness"),
+                    "dpi": fig["dpi"],
+                },
+            )
         for output_id in ("tab-sgr", "tab-sgr-pairwise"):
             self._add_output(
                 output_id,

@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _sps
 
 try:  # optional: present wherever scikit-learn is, not a declared dependency
     from threadpoolctl import threadpool_limits as _threadpool_limits
@@ -529,6 +528,8 @@ def t_interval(values: Sequence[float] | np.ndarray | pd.Series, level: float = 
     if n < 2:
         return TInterval(mean, math.nan, math.nan, math.nan, math.nan, n, level)
     sd = float(x.std(ddof=1))
+    from scipy import stats as _sps  # here: importing scipy.stats takes a second
+
     half = float(_sps.t.ppf((1.0 + level) / 2.0, n - 1) * sd / math.sqrt(n))
     return TInterval(mean, mean - half, mean + half, half, sd, n, level)
 
