@@ -5,9 +5,11 @@ from pathlib import Path
 from e2h import registry
 from e2h.cells import WILDCARDS, representation_dir
 from e2h.code_deps import module_closure
-from e2h.config import validated
+from e2h.config import ConfigError, validated
 from e2h.models import validate_registry
 from e2h.plan import Plan
+from e2h.resources import gpu_hour_table, job_size
+from e2h.strata import stratum_errors, stratum_sizes
 
 ROOT = Path(workflow.basedir)
 SCRIPTS = ROOT / "workflow" / "scripts"
@@ -17,6 +19,9 @@ config.update(validated(config))
 if config.get("models"):  # every registry entry is checked before any job starts
     validate_registry(config["models"])
 PLAN = Plan(config)
+if config["execution"]["gpu_memory_gb"] and workflow.is_main_process:
+    # a run (or dry run) for a GPU cluster first says what it would cost (e2h.resources)
+    print(gpu_hour_table(PLAN, config), file=sys.stderr)
 DATASETS = PLAN.datasets
 FIG_FORMATS = config["figures"]["formats"]
 
@@ -34,15 +39,35 @@ def snapshot_dir():
     return path if path.is_absolute() else ROOT / path
 
 
-def data_params(wildcards):
+def dataset_data_params(dataset):
     """Only this dataset's data settings, so editing one dataset reruns only its jobs."""
-    info = registry.dataset(wildcards.dataset)
+    info = registry.dataset(dataset)
     data = config["data"]
     params = {"source": data["source"], "snapshot_dir": str(snapshot_dir())}
     if data["source"] == "hub":
-        params["hub"] = {wildcards.dataset: data["hub"][wildcards.dataset]}
+        params["hub"] = {dataset: data["hub"][dataset]}
     params |= {key: data[key] for key in info.data_options}
     return params
+
+
+def data_params(wildcards):
+    return dataset_data_params(wildcards.dataset)
+
+
+# k / n that a level cannot supply is refused now, not in a cell job (e2h.strata)
+if PLAN.exp and config["data"]["source"] == "bundled" and workflow.is_main_process:
+    _errors = stratum_errors(
+        PLAN,
+        {
+            d: stratum_sizes(d, dataset_data_params(d), config, PLAN.human_measures(d))
+            for d in PLAN.grid_datasets()
+        },
+    )
+    if _errors:
+        raise ConfigError(
+            f"invalid configuration ({len(_errors)} problem(s)):\n"
+            + "\n".join(f"  - {e}" for e in _errors)
+        )
 
 
 def snapshot_inputs(wildcards):
@@ -70,18 +95,32 @@ def model_params(wildcards):
     return PLAN.model_params(wildcards.model)
 
 
-def model_resource(name):
-    return lambda wildcards: config["models"][wildcards.model][name]
+def model_job(model, kind, cells=1):
+    """A model job's resources by attempt (e2h.resources): GPUs, host memory and runtime
+    from the registry, and a batch that halves on each retry (CUDA out of memory)."""
+
+    def size(wildcards, attempt):
+        key = model(wildcards) if callable(model) else model
+        what = kind(wildcards) if callable(kind) else kind
+        n = cells(wildcards) if callable(cells) else cells
+        entry = config["models"][key]
+        return job_size(entry, what, config["execution"]["gpu_memory_gb"], n, attempt)
+
+    return {
+        "mem_mb": lambda wc, attempt: size(wc, attempt).mem_mb,
+        "runtime": lambda wc, attempt: size(wc, attempt).runtime,
+        "gpu": lambda wc, attempt: size(wc, attempt).gpus,
+        "batch_size": lambda wc, attempt: size(wc, attempt).batch_size,
+    }
 
 
-def model_mem_mb(model, attempt):
-    return int(config["models"][model]["mem_mb"]) * attempt
+def model_of(wildcards):
+    return wildcards.model
 
 
-def group_runtime(group):
-    """The model's runtime per cell (minutes, or a SLURM time string) times the job's cells."""
-    runtime = config["models"][group.model]["runtime"]
-    return runtime * len(group.cells) if isinstance(runtime, int) else runtime
+def mdl_curve_points(wildcards):
+    curve = config["mdl"][wildcards.variant]
+    return len(curve["sizes"]) * curve["resamples"]
 
 
 def representation(wildcards):

@@ -43,9 +43,7 @@ for group in PLAN.groups.values():
             "../envs/gpu.yaml"
         threads: config["models"][group.model]["threads"]
         resources:
-            mem_mb=lambda wc, attempt, m=group.model: model_mem_mb(m, attempt),
-            runtime=group_runtime(group),
-            gpu=0 if group.kind == "probe" else config["models"][group.model]["gpus"],
+            **model_job(group.model, group.kind, len(group.cells)),
         params:
             **PLAN.group_params(group),
             checkpoints="results/checkpoints",
@@ -71,9 +69,7 @@ rule extract_hidden_states:
         "../envs/gpu.yaml"
     threads: lambda wc: config["models"][wc.model]["threads"]
     resources:
-        mem_mb=lambda wc, attempt: model_mem_mb(wc.model, attempt),
-        runtime=model_resource("runtime"),
-        gpu=model_resource("gpus"),
+        **model_job(model_of, "hidden_states"),
     params:
         registry=model_params,
         cells=representation_cells,

@@ -53,9 +53,7 @@ rule mdl_zero_shot_pass:
         "../envs/gpu.yaml"
     threads: lambda wc: config["models"][wc.model]["threads"]
     resources:
-        mem_mb=lambda wc, attempt: model_mem_mb(wc.model, attempt),
-        runtime=model_resource("runtime"),
-        gpu=model_resource("gpus"),
+        **model_job(model_of, "prompting"),
     params:
         mdl=lambda wc: PLAN.mdl_pass_params(wc.dataset),
         registry=model_params,
@@ -83,11 +81,8 @@ rule mdl_curve:
         "../envs/gpu.yaml"
     threads: lambda wc: config["models"][wc.model]["threads"]
     resources:
-        mem_mb=lambda wc, attempt: model_mem_mb(wc.model, attempt),
-        runtime=model_resource("runtime"),
-        gpu=lambda wc: (
-            0 if wc.variant == "learned" else config["models"][wc.model]["gpus"]
-        ),
+        # the finetuned curve trains one adapter per (size, resample)
+        **model_job(model_of, lambda wc: wc.variant, mdl_curve_points),
     params:
         mdl=lambda wc: PLAN.mdl_curve_params(wc.dataset, wc.variant),
         method=lambda wc: PLAN.mdl_method_params(wc.model, wc.variant),

@@ -177,14 +177,14 @@ def test_mmlu_answer_out_of_range():
         2,
         {
             "question": "q",
-            "choices": ["a", "b"],
-            "answer": 3,
+            "choices": ["a", "b", "c", "d"],
+            "answer": 4,
             "subject": "college_physics",
             "split": "test",
             "row": 2,
         },
     )
-    with pytest.raises(DataError, match="row 2: answer 3 is not among the 2 choices"):
+    with pytest.raises(DataError, match="row 2: answer 4 is not among the 4 choices"):
         mmlu.normalise([rec])
 
 
@@ -225,3 +225,72 @@ def test_item_tables_are_sorted_and_hashed(bundled_items):
         assert items["id"].is_monotonic_increasing
         assert items["text_hash"].str.len().eq(16).all()
         assert isinstance(items, pd.DataFrame)
+
+
+def _gz_rows(path, rows: list[bytes]) -> None:
+    import gzip
+
+    path.write_bytes(gzip.compress(b"".join(rows), mtime=0))
+
+
+def _read_all(path):
+    from e2h.data.sources import _iter_jsonl_gz
+
+    return list(_iter_jsonl_gz(path))
+
+
+def test_corrupt_or_cut_gzip_names_the_file(tmp_path):
+    import gzip
+
+    whole = gzip.compress(b'{"a": 1}\n' * 2000, mtime=0)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataError, match=r"cut.jsonl.gz, row \d+: the gzip stream is corrupt"):
+        _read_all(cut)
+    garbage = tmp_path / "garbage.jsonl.gz"
+    garbage.write_bytes(b"not gzip at all\n")
+    with pytest.raises(DataError, match=r"garbage.jsonl.gz, row 0: the gzip stream is corrupt"):
+        _read_all(garbage)
+
+
+def test_bad_utf8_names_the_file_and_row(tmp_path):
+    path = tmp_path / "bad.jsonl.gz"
+    _gz_rows(path, [b'{"a": 1}\n', b'{"a": "caf\xe9"}\n'])
+    with pytest.raises(DataError, match=r"bad.jsonl.gz, row 1: not UTF-8"):
+        _read_all(path)
+
+
+def test_truncated_last_row_names_the_file_and_row(tmp_path):
+    path = tmp_path / "short.jsonl.gz"
+    _gz_rows(path, [b'{"a": 1}\n', b'{"a": 2}\n', b'{"question": "Wh'])
+    with pytest.raises(DataError, match=r"short.jsonl.gz, row 2: not valid JSON .*no newline"):
+        _read_all(path)
+
+
+def test_a_row_that_is_not_an_object_is_refused(tmp_path):
+    path = tmp_path / "list.jsonl.gz"
+    _gz_rows(path, [b'{"a": 1}\n', b"[1, 2]\n"])
+    with pytest.raises(DataError, match=r"list.jsonl.gz, row 1: a JSON list, not an object"):
+        _read_all(path)
+
+
+def _mmlu_record(row: int, source_row: int, choices: list[str]) -> RawRecord:
+    data = {"question": "q", "choices": choices, "answer": 0, "subject": "college_physics"}
+    return RawRecord("mmlu.jsonl.gz", row, {**data, "split": "test", "row": source_row})
+
+
+def test_duplicated_item_id_names_both_rows():
+    records = [_mmlu_record(0, 7, list("abcd")), _mmlu_record(1, 8, list("abcd")),
+               _mmlu_record(2, 7, list("abcd"))]  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"mmlu.jsonl.gz, row 2: item id 'college_physics/test/7' is already used by "
+        r"mmlu.jsonl.gz, row 0",
+    ):
+        mmlu.normalise(records)
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_mmlu_row_without_exactly_four_options_names_the_row(n):
+    with pytest.raises(DataError, match=rf"mmlu.jsonl.gz, row 4: field 'choices' has {n} options"):
+        mmlu.normalise([_mmlu_record(4, 1, list("abcdefg")[:n])])

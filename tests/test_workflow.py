@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from e2h.data.sources import sha256_file
 from tests.conftest import ROOT, SNAPSHOT
@@ -116,6 +118,25 @@ def test_invalid_config_fails_before_any_job(tmp_path):
     assert out.returncode != 0
     assert "seed: expected integer, got str 'abc'" in out.stdout + out.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_k_or_n_larger_than_a_level_is_refused_before_any_job(tmp_path):
+    """At parse time (e2h.strata): the key, the dataset, the measure, the level and the
+    number of items that level has; nothing is written."""
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg["experiments"]["k"]["arc"] = 700
+    cfg["experiments"]["trained"]["n"] = 2000
+    path = tmp_path / "big.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = smk(tmp_path / "run", "--cores", "1", configfile=path, check=False)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert (
+        "experiments.k.arc: 700 training items of arc human_bloom = hard, but that level "
+        "has 651 probing items" in text
+    ), text[-3000:]
+    assert "experiments.trained.n: 2000 training items of mmlu human_hardness = easy" in text
+    assert not (tmp_path / "run" / "results").exists()
 
 
 def test_one_figure_by_id_target(tmp_path):
@@ -284,4 +305,11 @@ def test_paper_scale_dag_cell_count(tmp_path):
     assert counts["extract_hidden_states"] == 5
     assert "convert_model" not in counts  # hub models need no conversion
     assert "<TBD>" not in out.stdout
-    assert "gpu=4" in out.stdout  # the 70b cells ask the cluster for four GPUs
+    # job sizes derived from the registry (e2h.resources) for 48 GB GPUs: the 70b in int8
+    # scores on two GPUs and trains LoRA on three; the dry run prints the GPU-hours
+    cell_jobs = out.stdout.split("rule cells_arc_llama2_70b_")[1:]
+    size = {job.split("_", 1)[0]: re.search(r"gpu=(\d+)", job).group(1) for job in cell_jobs}
+    assert size["icl"] == "2" and size["lora"] == "3" and size["probe"] == "0", size
+    assert "batch_size=4" in out.stdout  # the registry's batch at the first attempt
+    estimate = out.stderr.split("Estimated GPU time")[1]
+    assert re.search(r"cells \(prompting\)\s+llama2-70b\s+57\s+2\s", estimate), estimate

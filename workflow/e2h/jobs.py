@@ -16,6 +16,7 @@ import pandas as pd
 from e2h.cells import CELL_FILES, CellSpec
 from e2h.io import write_parquet
 from e2h.provenance import provenance_record, write_json
+from e2h.resources import job_registry
 
 log = logging.getLogger(__name__)
 
@@ -172,14 +173,16 @@ def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJ
             continue
         log.info("cell %d/%d: %s", i + 1, len(cells), spec.directory)
         started = time.time()
-        done = run_one(spec, params)
+        # this attempt's batch (a retry after CUDA out of memory gets a smaller one)
+        registry = job_registry(params.get("registry") or {}, getattr(smk, "resources", None))
+        done = run_one(spec, {**params, "registry": registry})
         log.info("cell %d/%d computed in %.1f s (model load included on first use); job's "
                  "peak memory so far %.0f MB", i + 1, len(cells), time.time() - started,
                  _peak_rss_mb())  # fmt: skip
         write_cell(
             done.predictions, done.summary, done.hashed, pred_path, cell_path,
             params.get("registry") or {}, smk.input.get("model"), started, smk.config,
-            model_info=done.model_info, details=done.details,
+            model_info=done.model_info, details={**(done.details or {}), **batch_used(registry)},
         )  # fmt: skip
         finished.mkdir(parents=True, exist_ok=True)
         for path in (pred_path, cell_path):
@@ -191,6 +194,20 @@ def run_cell_group(smk: Any, run_one: Callable[[CellSpec, dict[str, Any]], CellJ
             if parent == root.parent or not parent.is_dir() or any(parent.iterdir()):
                 break
             parent.rmdir()
+
+
+def batch_used(registry: dict[str, Any]) -> dict[str, Any]:
+    """The batch size a job ran with, per model, for its records (a retried job may have
+    run with a smaller batch than the registry's)."""
+    return {"batch_size_used": {key: entry.get("batch_size") for key, entry in registry.items()}}
+
+
+def registry_of_job(smk: Any) -> dict[str, Any]:
+    """``params.registry`` with this attempt's batch (``resources.batch_size``), logged."""
+    registry = job_registry(smk.params.registry, getattr(smk, "resources", None))
+    for key, entry in registry.items():
+        log.info("model %s: batch size %s this attempt", key, entry.get("batch_size"))
+    return registry
 
 
 def _peak_rss_mb() -> float:

@@ -63,7 +63,8 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "lora_targets": list,
     "trust_remote_code": bool,
     "device_map": (str, dict),
-    "gpus": int,  # the job-sizing fields (SLURM); never passed to jobs
+    "billion_parameters": (int, float),  # the job-sizing fields (SLURM); never passed to jobs
+    "gpus": int,
     "mem_mb": int,
     "runtime": (int, str),
     "threads": int,

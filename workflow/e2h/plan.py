@@ -41,7 +41,7 @@ RESOURCE_FILES = [
     for name in ("datasets.yaml", "methods.yaml", "measures.yaml")
 ]
 #: Registry fields that size jobs (SLURM), not what a model predicts: never in params.
-JOB_FIELDS = ("gpus", "mem_mb", "runtime", "threads")
+JOB_FIELDS = ("billion_parameters", "gpus", "mem_mb", "runtime", "threads")
 #: Train levels of the secondary measures' ICL arms (fig-e2h-extra-measures: Unsup, Easy, Hard).
 SECONDARY_LEVELS = ["easy", "hard"]
 #: Training sources of the learning curves (fig-cost-curves).

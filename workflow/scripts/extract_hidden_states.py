@@ -8,7 +8,7 @@ import pandas as pd
 
 from e2h.cells import CellSpec, splits
 from e2h.hidden_states import extract_hidden_states
-from e2h.jobs import load_registered_model, read_tables, set_threads
+from e2h.jobs import load_registered_model, read_tables, registry_of_job, set_threads
 from e2h.logs import run_with_log
 from e2h.models import model_provenance
 from e2h.transfer import SOURCES, transfer_splits
@@ -36,7 +36,7 @@ def main(smk) -> None:
     set_threads(smk.threads)
     key = smk.wildcards.model
     dataset = smk.wildcards.dataset
-    registry = smk.params.registry
+    registry = registry_of_job(smk)
     tables = read_tables(smk.input.tables)
     ids = needed_ids(dataset, tables, list(smk.params.cells))
     items = tables[dataset].set_index("id", drop=False).loc[ids].reset_index(drop=True)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from e2h import model_hardness as mh
 from e2h.io import read_lines, write_csv, write_parquet
-from e2h.jobs import load_registered_model, set_threads
+from e2h.jobs import load_registered_model, registry_of_job, set_threads
 from e2h.logs import run_with_log
 
 
@@ -48,8 +48,9 @@ def main(smk) -> None:
             shutil.rmtree(root)
         root.mkdir(parents=True, exist_ok=True)
         stamp.write_text(wanted)
-        model, tokenizer = load_registered_model(key, smk.params.registry, smk.input.model)
-        entry = smk.params.registry[key]
+        registry = registry_of_job(smk)
+        model, tokenizer = load_registered_model(key, registry, smk.input.model)
+        entry = registry[key]
         curve = mh.finetuned_curve(
             model, tokenizer, table, draws, p["prompt"],
             LoraSettings.from_config({**settings["lora"], "checkpoint_every": 1}),

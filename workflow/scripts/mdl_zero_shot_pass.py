@@ -10,7 +10,7 @@ import pandas as pd
 from e2h import model_hardness as mh
 from e2h.hidden_states import zero_shot_pass
 from e2h.io import read_lines, write_parquet
-from e2h.jobs import load_registered_model, set_threads
+from e2h.jobs import load_registered_model, registry_of_job, set_threads
 from e2h.logs import run_with_log
 from e2h.models import model_provenance
 
@@ -32,11 +32,10 @@ def main(smk) -> None:
     if p["nll"]:  # one continuation, the gold answer: its summed log-prob is the score
         items = items.assign(choices=[[str(a)] for a in items["answer_text"]], label_idx=0)
     logging.info("%d probing items, %d items in all", len(probing), len(items))
-    model, tokenizer = load_registered_model(key, smk.params.registry, smk.input.model)
-    entry = smk.params.registry[key]
-    info = model_provenance(
-        key, smk.params.registry, smk.input.model[0] if smk.input.model else None
-    )
+    registry = registry_of_job(smk)
+    model, tokenizer = load_registered_model(key, registry, smk.input.model)
+    entry = registry[key]
+    info = model_provenance(key, registry, smk.input.model[0] if smk.input.model else None)
     pred, _ = zero_shot_pass(
         model, tokenizer, items, p["prompt"], Path(smk.output.manifest).parent,
         batch_size=entry["batch_size"], max_length=entry["max_length"], model_key=key,

@@ -75,6 +75,7 @@ def normalise(records: list[RawRecord], annotations: dict[str, Any], origin: str
         seen.add(ident)
         items.append(
             make_item(
+                where=rec.where(),
                 id=ident,
                 question=question,
                 choices=texts,

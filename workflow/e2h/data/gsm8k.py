@@ -35,6 +35,7 @@ def normalise(records: list[RawRecord], keep_calculator_annotations: bool = Fals
         shown = reasoning if keep_calculator_annotations else CALCULATOR.sub("", reasoning)
         items.append(
             make_item(
+                where=rec.where(),
                 id=f"{split}/{row}",
                 question=question,
                 choices=[answer],

@@ -12,6 +12,11 @@ from typing import Any
 
 import pandas as pd
 
+from e2h.data.errors import DataError
+
+#: The key under which ``make_item`` keeps an item's source row, for error messages only.
+WHERE = "_where"
+
 #: Columns every prepared item table has, in this order (dataset-specific measures follow).
 BASE_COLUMNS = [
     "id",
@@ -47,10 +52,13 @@ def make_item(
     decomposition: list[str] | None = None,
     subject: str | None = None,
     source_config: str | None = None,
+    where: str | None = None,
     **measures: Any,
 ) -> dict[str, Any]:
+    """One item row; ``where`` (file or hub split, and row) names it in errors only."""
     answer = choices[label_idx]
     return {
+        WHERE: where,
         "id": id,
         "text_hash": text_hash(question),
         "question": question,
@@ -72,9 +80,15 @@ def make_item(
 def to_table(items: list[dict[str, Any]]) -> pd.DataFrame:
     """Items as a frame sorted by id (a canonical order, whatever the source order)."""
     frame = pd.DataFrame(items) if items else pd.DataFrame(columns=BASE_COLUMNS)
+    dupes = frame["id"].duplicated(keep=False)
+    if dupes.any():  # named by both rows, never one of them kept
+        where = frame[WHERE] if WHERE in frame else pd.Series("?", index=frame.index)
+        first = frame.loc[dupes, "id"].iloc[0]
+        rows = [str(w) for w in where[frame["id"] == first]]
+        raise DataError(
+            f"{rows[-1]}: item id {first!r} is already used by {rows[0]} "
+            f"({int(frame.loc[dupes, 'id'].nunique())} duplicated id(s) in all)"
+        )
+    frame = frame.drop(columns=[WHERE], errors="ignore")
     extra = [c for c in frame.columns if c not in BASE_COLUMNS]
-    frame = frame[BASE_COLUMNS + extra].sort_values("id", kind="stable").reset_index(drop=True)
-    dupes = frame["id"][frame["id"].duplicated()]
-    if len(dupes):
-        raise ValueError(f"duplicate item ids after normalisation: {sorted(set(dupes))[:5]}")
-    return frame
+    return frame[BASE_COLUMNS + extra].sort_values("id", kind="stable").reset_index(drop=True)

@@ -18,12 +18,15 @@ def normalise(records: list[RawRecord]) -> pd.DataFrame:
             "question", "answer", "subject", "split", "row"
         )
         choices = [str(c) for c in rec.require_list("choices", min_len=2)]
+        if len(choices) != 4:  # every MMLU question has options A-D
+            raise rec.fail(f"field 'choices' has {len(choices)} options; MMLU rows have exactly 4")
         if isinstance(answer, str) and answer.strip() in "ABCDE" and answer.strip():
             answer = "ABCDE".index(answer.strip())
         if not isinstance(answer, int) or not 0 <= answer < len(choices):
             raise rec.fail(f"answer {answer!r} is not among the {len(choices)} choices")
         items.append(
             make_item(
+                where=rec.where(),
                 id=f"{subject}/{split}/{row}",
                 question=question,
                 choices=choices,

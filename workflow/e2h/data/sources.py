@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,12 +81,34 @@ def verify_snapshot_file(snapshot_dir: Path, name: str) -> dict[str, Any]:
 
 
 def _iter_jsonl_gz(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            try:
-                yield i, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}, row {i}: not valid JSON ({exc.msg})") from None
+    """Rows of a gzipped JSON-lines file; every problem names the file and the row: a
+    corrupt or cut gzip stream, bytes that are not UTF-8, a truncated or invalid JSON row,
+    a row that is not an object."""
+    i = 0
+    with gzip.open(path, "rb") as fh:
+        try:
+            for i, raw in enumerate(fh):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DataError(
+                        f"{path}, row {i}: not UTF-8 (byte {exc.start} of the row: "
+                        f"{raw[exc.start : exc.start + 1]!r})"
+                    ) from None
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    cut = "" if raw.endswith(b"\n") else "; the row has no newline: cut short?"
+                    raise DataError(f"{path}, row {i}: not valid JSON ({exc.msg}){cut}") from None
+                if not isinstance(record, dict):
+                    raise DataError(
+                        f"{path}, row {i}: a JSON {type(record).__name__}, not an object"
+                    )
+                yield i, record
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            raise DataError(
+                f"{path}, row {i}: the gzip stream is corrupt or cut short ({exc})"
+            ) from None
 
 
 def load_bundled(dataset: str, snapshot_dir: str | Path) -> RawSource:

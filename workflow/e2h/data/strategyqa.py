@@ -23,6 +23,7 @@ def normalise(records: list[RawRecord]) -> pd.DataFrame:
         reasoning = " ".join(str(f) for f in facts)
         items.append(
             make_item(
+                where=rec.where(),
                 id=qid,
                 question=question,
                 choices=["yes", "no"],
