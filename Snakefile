@@ -59,6 +59,7 @@ rule all:
     input:
         PLAN.target_files(),
         "results/provenance.json",
+        "results/provenance.html",
 
 
 rule figures:

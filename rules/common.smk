@@ -146,12 +146,17 @@ def output_files(output):
     """Tables: CSV (into the HTML report) + LaTeX. Figures: every format (the first into the
     HTML report) + CSV. Each with its caption from workflow/report/<id>.rst."""
     files = output.files(FIG_FORMATS)
+    # the report's columns: the id, the paper's item and the cells behind it
+    labels = {
+        "paper": output.kind.paper_item,
+        "cells": str(len(output.inputs.get("cells") or [])),
+    }
     if "csv" in files:
         files["csv"] = report(
             files["csv"],
             caption=f"../workflow/report/{output.id}.rst",
             category=output.kind.category,
-            labels={"table": output.id},
+            labels={"table": output.id, **labels},
         )
     if "figures" in files:
         first, *rest = files["figures"]
@@ -159,7 +164,7 @@ def output_files(output):
             first,
             caption=f"../workflow/report/{output.id}.rst",
             category=output.kind.category,
-            labels={"figure": output.id},
+            labels={"figure": output.id, **labels},
         )
         files["figures"] = [shown, *rest]
     return files

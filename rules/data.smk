@@ -49,8 +49,14 @@ rule split_hardness_pool:
 rule write_provenance:
     input:
         data=expand("results/data/{dataset}/provenance.json", dataset=DATASETS),
+        models=[p for m in PLAN.used_models() for p in PLAN.model_input(m)],
     output:
-        "results/provenance.json",
+        json="results/provenance.json",
+        html=report(
+            "results/provenance.html",
+            caption="../workflow/report/provenance.rst",
+            category="Provenance",
+        ),
     log:
         "results/logs/write_provenance.log",
     benchmark:
@@ -63,5 +69,6 @@ rule write_provenance:
         runtime=5,
     params:
         workflow_dir=str(ROOT),
+        models=lambda wc: {m: PLAN.model_params(m) for m in PLAN.used_models()},
     script:
         "../workflow/scripts/write_provenance.py"

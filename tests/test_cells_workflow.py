@@ -16,6 +16,7 @@ import yaml
 
 from e2h.data.sources import sha256_file
 from tests.conftest import ROOT
+from tests.slurm_local import slurm_cluster as slurm_cluster  # a fixture
 from tests.test_workflow import copy_repository, expected_conditions, smk
 from tests.tiny_model import build_tiny
 
@@ -434,3 +435,113 @@ def test_hidden_states_are_cached_with_a_manifest(finished_run):
     assert used <= set(manifest["item_ids"]) and len(manifest["item_ids"]) < 2290
     assert features.shape[:2] == mask.shape == (len(manifest["item_ids"]), 2)
     assert manifest["prompt_id"] == "0306" and mask.all()
+
+
+def _copy_without(work: Path, dest: Path, outputs: list[str]) -> Path:
+    """A copy of the finished run (Snakemake's records included) without ``outputs``."""
+    shutil.copytree(work, dest, symlinks=True)
+    for path in outputs:
+        (dest / path).unlink()
+    return dest
+
+
+def _predictions(work: Path, outputs: list[str]) -> dict[str, bytes]:
+    return {p: (work / p).read_bytes() for p in outputs if p.endswith(".parquet")}
+
+
+def _plan(cfg: Path):
+    from e2h.config import validated
+    from e2h.plan import Plan
+
+    return Plan(validated(yaml.safe_load(cfg.read_text())))
+
+
+def _group(cfg: Path, name: str):
+    return next(g for g in _plan(cfg).groups.values() if g.name == name)
+
+
+def test_sigkill_mid_job_then_rerun_gives_identical_outputs(finished_run, tmp_path):
+    """A cell job killed with SIGKILL (no clean-up): after ``--unlock`` and
+    ``--rerun-incomplete`` (README: after a crash) the outputs are byte-identical to the
+    uninterrupted run's, and the cells it had finished are reused, not recomputed."""
+    import signal
+    import subprocess
+    import time
+
+    from tests.test_workflow import SNAKEMAKE
+
+    repo, work, cfg = finished_run
+    name = "cells_arc_tiny_prompting"
+    outputs = _group(cfg, name).outputs()
+    want = _predictions(work, outputs)
+    assert len(want) >= 4
+    killed = _copy_without(work, tmp_path / "killed", outputs)
+    cmd = [*SNAKEMAKE, "--snakefile", str(repo / "Snakefile"), "--directory", str(killed),
+           "--configfile", str(cfg), "--cores", "2", name]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    checkpoints = killed / "results/checkpoints/arc/tiny"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if len(list(checkpoints.rglob("finished/params.json"))) >= 2:
+            break  # two cells of the job are finished, the others are not
+        time.sleep(0.05)
+    assert proc.poll() is None, "the job ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)  # snakemake and its job, no clean-up
+    proc.wait()
+    assert sum((killed / p).exists() for p in want) < len(want)  # cut short
+
+    smk(killed, "--unlock", configfile=cfg, snakefile=repo / "Snakefile")
+    smk(killed, "--cores", "2", "--rerun-incomplete", name, configfile=cfg,
+        snakefile=repo / "Snakefile")  # fmt: skip
+    log = (killed / "results/logs/cells/arc/tiny/prompting.log").read_text()
+    assert "finished before the job stopped, reused" in log  # not recomputed
+    assert _predictions(killed, outputs) == want  # byte for byte
+
+
+def test_the_workflow_runs_through_slurm_with_the_local_runs_outputs(
+    finished_run, slurm_cluster, tmp_path
+):
+    """The shipped SLURM profile on a real one-node cluster (.ci/slurm-local): every
+    non-local job is a SLURM job that completed, and its outputs are byte-identical to the
+    local run's. Prompting, hidden-state and probe jobs go to SLURM; figures stay local."""
+    import subprocess
+
+    repo, work, cfg = finished_run
+    groups = [_group(cfg, n) for n in ("cells_arc_tiny_prompting", "cells_arc_tiny_probe")]
+    hidden = [
+        f"{rep.directory}/{name}"
+        for rep in _plan(cfg).representations.values()
+        if (rep.dataset, rep.model) == ("arc", "tiny")
+        for name in ("manifest.json", "features.npy", "choice_mask.npy")
+    ]
+    outputs = [o for g in groups for o in g.outputs()] + hidden
+    remote = _copy_without(work, tmp_path / "slurm", outputs)
+    (remote / "figures/fig-e2h-main.pdf").unlink()
+    # the shipped profile, with the local cluster's partition, no account and squeue polling
+    # (this cluster has no accounting database: sacct fails)
+    out = smk(
+        remote, "--profile", str(repo / "workflow/profiles/slurm"),
+        "--default-resources", "slurm_partition=debug", "mem_mb=2000", "runtime=30",
+        "--slurm-status-command", "squeue", "--latency-wait", "5",
+        "--seconds-between-status-checks", "2", "--slurm-init-seconds-before-status-checks", "2",
+        "--jobs", "2", "--max-threads", "2", *[g.name for g in groups], "fig_e2h_main",
+        configfile=cfg, snakefile=repo / "Snakefile",
+    )  # fmt: skip
+    log = out.stdout + out.stderr
+    submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", log)
+    remote_rules = set(re.findall(r"^rule (\w+):", log, flags=re.M))
+    assert remote_rules == {g.name for g in groups} | {"extract_hidden_states"}, remote_rules
+    assert len(submitted) == len(re.findall(r"^rule \w+:", log, flags=re.M)) >= 3
+    assert set(re.findall(r"^localrule (\w+):", log, flags=re.M)) == {"fig_e2h_main"}
+    queue = subprocess.run(
+        ["squeue", "--states=all", "--noheader", "--format=%i %T"], capture_output=True, text=True
+    ).stdout
+    states = dict(line.split() for line in queue.splitlines())
+    assert all(states.get(j) == "COMPLETED" for j in submitted), (submitted, states)
+    same = outputs + ["results/figure_data/fig-e2h-main.csv"]
+    assert {p: (remote / p).read_bytes() for p in same if not p.endswith(".json")} == {
+        p: (work / p).read_bytes() for p in same if not p.endswith(".json")
+    }  # same bytes as on one machine

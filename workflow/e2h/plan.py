@@ -66,6 +66,11 @@ class OutputKind:
     caption: str = ""
 
     @property
+    def paper_item(self) -> str:
+        """The paper's item this id reproduces ("tent." where its number is inferred)."""
+        return PAPER_ITEMS.get(self.id, "beyond the paper")
+
+    @property
     def rule(self) -> str:
         return self.id.replace("-", "_")
 
@@ -73,6 +78,35 @@ class OutputKind:
     def script(self) -> str:
         return str(SCRIPTS / f"{self.rule}.py")
 
+
+#: The paper's item each id reproduces (docs/figures.md); numbers marked "tent." are inferred.
+PAPER_ITEMS = {
+    "fig-third-grade-to-college": "Figure 1",
+    "tab-datasets": "tent. Table 1",
+    "tab-cutoffs": "setup table (number unknown)",
+    "fig-hardness-correlations": "tent. Figure 2",
+    "fig-hardness-correlations-all": "appendix",
+    "fig-acc-vs-test-hardness": "tent. Figure 3",
+    "fig-acc-vs-test-hardness-extra": "appendix",
+    "fig-hardness-histograms": "appendix",
+    "fig-e2h-main": "tent. Figure 4",
+    "fig-e2h-all-test": "appendix",
+    "fig-e2h-extra-measures": "appendix",
+    "fig-sgr-by-method": "tent. Figure 5",
+    "tab-sgr-by-method": "data of tent. Figure 5",
+    "fig-sgr-by-method-extra": "appendix",
+    "tab-sgr": "tent. appendix table",
+    "tab-sgr-pairwise": "tests printed in the text",
+    "tab-all-to-all": "Table 4",
+    "fig-cost-curves": "tent. Figure 6 (appendix version)",
+    "fig-cost-curves-mmlu": "tent. Figure 6 (main version)",
+    "fig-noisy-labels": "tent. Figure 7",
+    "fig-scaling": "tent. Figure 8",
+    "fig-train-test-gap": "tent. Figure 9",
+    "fig-third-grade-to-college-by-method": "main-text 3-facet figure",
+    "fig-third-grade-to-college-by-model": "appendix",
+    "fig-strategyqa-by-model": "appendix",
+}
 
 _RQ1_MDL = "RQ1: measuring hardness"
 _RQ3 = "RQ3: cost and noise of hard data"
@@ -713,6 +747,10 @@ class Plan:
         else:
             inputs["model"] = self.model_input(spec.model)
         return inputs
+
+    def used_models(self) -> list[str]:
+        """Every registered model some job of this run loads (cells, ladder, MDL), sorted."""
+        return sorted({s.model for s in self.cells.values()} | set(self.mdl_models))
 
     def model_input(self, model: str) -> list[str]:
         """The converted GGUF folder when the model comes from a bundled GGUF file."""
