@@ -69,6 +69,6 @@ rule write_provenance:
         runtime=5,
     params:
         workflow_dir=str(ROOT),
-        models=lambda wc: {m: PLAN.model_params(m) for m in PLAN.used_models()},
+        models=lambda wc: {m: PLAN.model_params(m)[m] for m in PLAN.used_models()},
     script:
         "../workflow/scripts/write_provenance.py"
