@@ -143,30 +143,31 @@ def representation_cells(wildcards):
 
 
 def output_files(output):
-    """Tables: CSV (into the HTML report) + LaTeX. Figures: every format (the first into the
+    """Tables: CSV (into the HTML report) + LaTeX. Figures: every format (the PNG into the
     HTML report) + CSV. Each with its caption from workflow/report/<id>.rst."""
     files = output.files(FIG_FORMATS)
-    # the report's columns: the id, the paper's item and the cells behind it
-    labels = {
-        "paper": output.kind.paper_item,
-        "cells": str(len(output.inputs.get("cells") or [])),
-    }
+    # grouped by the paper's item; one label only (the report turns a second label with two
+    # values into a toggle, which breaks categories of two results)
+    where = {"category": output.kind.category, "subcategory": output.kind.paper_item}
     if "csv" in files:
         files["csv"] = report(
             files["csv"],
             caption=f"../workflow/report/{output.id}.rst",
-            category=output.kind.category,
-            labels={"table": output.id, **labels},
+            labels={"table": output.id},
+            **where,
         )
     if "figures" in files:
-        first, *rest = files["figures"]
-        shown = report(
-            first,
+        # the report shows the PNG where there is one (a browser draws it inline), else the
+        # first format
+        figures = files["figures"]
+        pick = next((i for i, f in enumerate(figures) if f.endswith(".png")), 0)
+        figures[pick] = report(
+            figures[pick],
             caption=f"../workflow/report/{output.id}.rst",
-            category=output.kind.category,
-            labels={"figure": output.id, **labels},
+            labels={"figure": output.id},
+            **where,
         )
-        files["figures"] = [shown, *rest]
+        files["figures"] = figures
     return files
 
 

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from e2h.data.sources import sha256_file
+from tests.browser import chromium as chromium  # a fixture
 from tests.conftest import ROOT
 from tests.slurm_local import slurm_cluster as slurm_cluster  # a fixture
 from tests.test_workflow import copy_repository, expected_conditions, smk
@@ -216,11 +217,97 @@ def test_every_id_from_one_command_with_its_files_and_caption(finished_run):
             assert "\\begin{tabular}" in (work / files["tex"]).read_text(), output.id
         caption = repo / "workflow" / "report" / f"{output.id}.rst"
         assert len(caption.read_text().split()) > 15, output.id
-    report = work / "report.html"
-    smk(work, "--report", str(report), configfile=cfg_path, snakefile=repo / "Snakefile")
-    html = report.read_text(errors="replace")
+    html = built_report(finished_run).read_text(errors="replace")
     for output_id in tiny.outputs:
         assert output_id in html, output_id
+
+
+def built_report(finished_run) -> Path:
+    """The finished run's HTML report (``snakemake --report``), built once."""
+    repo, work, cfg_path = finished_run
+    report = work / "report.html"
+    if not report.exists():
+        smk(work, "--report", str(report), configfile=cfg_path, snakefile=repo / "Snakefile")
+    return report
+
+
+#: Run in the report page after it loads: open every category and subcategory of the menu as
+#: a reader would, note which ids the page lists, open each figure and read its image.
+REPORT_CHECK = """<script>
+window.addEventListener("load", async () => {
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const link = (text) => [...document.querySelectorAll("a")].find(
+    (el) => el.textContent.trim() === text);
+  const click = async (text) => { const a = link(text); if (a) { a.click(); await sleep(300); } };
+  const label = (r) => (r.labels || {}).figure || (r.labels || {}).table;
+  const ids = Object.values(results).map(label).filter((id) => id);
+  const shown = new Set();
+  const images = {};
+  const look = async () => {  // the ids now listed; open each figure and read its image
+    for (const id of ids) {
+      const cell = [...document.querySelectorAll("#app td")].find(
+        (td) => td.textContent.trim() === id);
+      if (!cell) continue;
+      shown.add(id);
+      const result = Object.values(results).find((r) => label(r) === id);
+      if (!result.mime_type.startsWith("image/")) continue;
+      (cell.parentElement.querySelector('a[iconname="eye"]') || cell).click();  // "show"
+      await sleep(300);
+      const img = [...document.images].find((i) => i.src.startsWith("data:image/png"));
+      images[id] = img && img.complete ? img.naturalWidth : 0;
+    }
+  };
+  await sleep(2000);  // the report's app draws its menu after the page has loaded
+  for (const category of Object.keys(categories)) {
+    await click("Results");
+    await click(category);
+    const subcategories = Object.keys(categories[category]);
+    if (!subcategories.some(link)) { await look(); continue; }  // one subcategory: no menu
+    for (const subcategory of subcategories) {
+      await click(subcategory);
+      await look();
+      await click(category);
+    }
+  }
+  const out = document.createElement("pre");
+  out.id = "e2h-check";
+  out.textContent = JSON.stringify({shown: [...shown], images: images});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def test_the_html_report_opens_in_a_browser_with_every_id(finished_run, chromium, tmp_path):
+    """The report as a person sees it: headless Chromium renders it (a screenshot), every
+    id of the run appears when its category is opened, every figure is a PNG the browser
+    decodes, and the provenance page is there."""
+    import html as html_lib
+
+    from PIL import Image
+
+    from tests.browser import headless
+
+    repo, work, cfg = finished_run
+    report = built_report(finished_run)
+    shot = tmp_path / "report.png"
+    headless(chromium, "--window-size=1400,1800", "--virtual-time-budget=8000",
+             f"--screenshot={shot}", report.as_uri())  # fmt: skip
+    with Image.open(shot) as image:  # the page was drawn: not one flat colour
+        assert image.size == (1400, 1800) and len(image.convert("L").getcolors(1 << 16)) > 20
+    shutil.copy(shot, work / "report-screenshot.png")  # to look at
+    checked = tmp_path / "checked.html"
+    page, _, end = report.read_text().rpartition("</body>")  # the last: scripts contain it too
+    checked.write_text(page + REPORT_CHECK + "</body>" + end)
+    dom = headless(chromium, "--virtual-time-budget=30000", "--dump-dom", checked.as_uri()).stdout
+    found = re.search(r'<pre id="e2h-check">(.*?)</pre>', dom, flags=re.S)
+    assert found, dom[-2000:]
+    check = json.loads(html_lib.unescape(found.group(1)))
+    plan = _plan(cfg)
+    assert set(check["shown"]) == set(plan.outputs), set(plan.outputs) ^ set(check["shown"])
+    figures = {i for i, o in plan.outputs.items() if o.kind.kind == "figure"}
+    assert set(check["images"]) == figures
+    assert all(width > 100 for width in check["images"].values()), check["images"]
+    assert "Provenance" in dom
 
 
 def test_predictions_carry_every_cell_field_and_train_items_are_not_tested(finished_run):

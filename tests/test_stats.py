@@ -412,3 +412,11 @@ def test_result_as_dict_and_scale() -> None:
     assert "samples" not in d
     assert set(d) >= {"mean", "ci_low", "ci_high", "half_width", "n_items", "draws", "n_nonfinite"}
     assert res.format(digits=1, scale=100).startswith(f"{res.mean * 100:.1f} ± ")
+
+
+def test_a_statistic_of_exactly_zero_has_p_one():
+    """Two arms with the same predictions: every draw is 0, and p must not read as 0."""
+    from e2h.stats import bootstrap_p_value
+
+    assert bootstrap_p_value(np.zeros(1000)) == 1.0
+    assert bootstrap_p_value(np.array([0.1, -0.1, 0.0])) == 1.0  # mean exactly 0

@@ -161,6 +161,8 @@ def bootstrap_p_value(samples: np.ndarray) -> float:
         return math.nan
     centred = samples - samples.mean()
     bound = abs(samples.mean())
+    if bound == 0.0:  # the statistic is exactly 0 (e.g. two arms with the same predictions):
+        return 1.0  # no evidence against 0; the strict inequalities below would give p = 0
     return float(np.mean(centred < -bound) + np.mean(centred > bound))
 
 
