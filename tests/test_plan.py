@@ -337,3 +337,26 @@ def test_cell_jobs_group_cells_by_dataset_model_and_kind(default, paper):
     assert any(s.is_transfer for s in mmlu_icl.cells)  # 3rd grade → college reads ARC too
     # ARC's hardness table: human measures and MDL (the default config has both)
     assert "results/hardness/arc/hardness.parquet" in default.group_inputs(mmlu_icl)["tables"]
+
+
+def test_stratum_sizes_are_cached_and_a_read_only_cache_is_no_error(tmp_path, monkeypatch):
+    """e2h.strata: the first call computes and caches, later calls read the cache; an
+    unwritable cache folder only costs the caching."""
+    import e2h.strata as strata
+
+    calls = []
+    monkeypatch.setattr(strata, "_compute", lambda *a: calls.append(1) or {"m": {"easy": 3}})
+    import e2h.data.sources as sources
+
+    monkeypatch.setattr(sources, "read_manifest", lambda _: {"files": {"x": 1}})
+    config = {"percentiles": [0.3, 0.7], "datasets": {"arc": {"hardness_pool": 10}}, "seed": 0}
+    data = {"source": "bundled", "snapshot_dir": str(tmp_path)}
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert strata.stratum_sizes("arc", data, config, {"m": {}}) == {"m": {"easy": 3}}
+    assert strata.stratum_sizes("arc", data, config, {"m": {}}) == {"m": {"easy": 3}}
+    assert len(calls) == 1  # the second call read the cache
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert strata.stratum_sizes("arc", data, config, {"m": {}}) == {"m": {"easy": 3}}
+    assert len(calls) == 2

@@ -45,13 +45,18 @@ def stratum_sizes(
         "seed": config["seed"],
     }
     path = cache_dir() / f"{dataset}-{config_hash(key)[:16]}.json"
-    if path.exists():
+    try:
         return json.loads(path.read_text())
+    except (OSError, ValueError):  # not cached yet (or unreadable): compute
+        pass
     sizes = _compute(dataset, data_params, config, measures)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(sizes, sort_keys=True))
-    tmp.replace(path)  # atomic: parallel parses never read half a file
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(sizes, sort_keys=True))
+        tmp.replace(path)  # atomic: parallel parses never read half a file
+    except OSError:  # a read-only home: no cache, the check still runs
+        pass
     return sizes
 
 
