@@ -86,3 +86,19 @@ def test_a_finished_cell_with_other_params_is_recomputed(tmp_path):
     (finished / "params.json").write_text(json.dumps({"spec": {"other": 1}}))
     run_cell_group(smk, _run_one(calls))
     assert calls == ["easy"]
+
+
+def test_the_provenance_page_names_what_it_lacks_and_has_no_empty_header():
+    from e2h.provenance import provenance_html
+
+    page = provenance_html(
+        {
+            "git": {"commit": None},
+            "datasets": {},
+            "models": {},
+            "packages": {"torch": "2"},
+            "config": {"seed": 0},
+        }  # fmt: skip
+    )
+    assert "none (not a git checkout)" in page and "<tr></tr>" not in page
+    assert "<td>torch</td><td>2</td>" in page and "seed: 0" in page

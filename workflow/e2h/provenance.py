@@ -92,19 +92,20 @@ def provenance_html(record: dict[str, Any]) -> str:
 
     import yaml
 
-    def table(rows: list[tuple[Any, ...]], head: tuple[str, ...]) -> str:
+    def table(rows: list[tuple[Any, ...]], head: tuple[str, ...] = ()) -> str:
         cells = "".join(
             "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
             for row in rows
         )
         header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        return f"<table><tr>{header}</tr>{cells}</table>"
+        return f"<table>{f'<tr>{header}</tr>' if head else ''}{cells}</table>"
 
     git = record.get("git") or {}
     run = [
         (
             "git commit",
-            f"{git.get('commit')}{' (uncommitted changes)' if git.get('dirty') else ''}",
+            f"{git.get('commit') or 'none (not a git checkout)'}"
+            f"{' (uncommitted changes)' if git.get('dirty') else ''}",
         ),
         ("config SHA-256", record.get("config_sha256")),
         ("created", record.get("created")),
@@ -133,7 +134,7 @@ def provenance_html(record: dict[str, Any]) -> str:
         "<style>body{font-family:sans-serif;font-size:13px}td,th{border:1px solid #ccc;"
         "padding:2px 6px;text-align:left}table{border-collapse:collapse;margin-bottom:1em}"
         "</style></head><body>"
-        "<h2>Run</h2>" + table(run, ("", "")) +
+        "<h2>Run</h2>" + table(run) +
         "<h2>Data files</h2>" + table(data, ("dataset", "file", "SHA-256", "origin", "licence")) +
         "<h2>Models</h2>"
         + table(models, ("model", "source", "hub id / path", "revision", "GGUF SHA-256",
