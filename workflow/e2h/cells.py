@@ -25,6 +25,7 @@ from e2h.sampling import (
     Split,
     capped_test_sample,
     draw_split,
+    supervisor_split,
 )
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,18 @@ CELL_FILES = ("predictions.parquet", "cell.json")
 #: A cell's output folder: every factor of its identity. ``CellSpec.directory`` writes it
 #: and ``CellSpec.from_directory`` reads it.
 CELL_PATH = (
-    "results/cells/{dataset}/{model}/{method}-{prompt}/{measure}/{train}-n{n}{noise}/"
+    "results/cells/{dataset}/{model}/{method}-{prompt}/{measure}/{train}-n{n}{noise}{labels}"
+    "{confidence}/"
     "r{resamples}-cap{cap}-s{seed}"
 )
 #: Label-noise modes (docs/methods.md#noisy-labels): a corrupted training label is replaced by
 #: a uniformly drawn choice, any choice (the paper's; may redraw the gold one) or a wrong one.
 NOISE_MODES = ("any", "wrong_only")
+#: The train condition of a weak supervisor's cell (docs/methods.md#weak-to-strong): trained on
+#: its own part of the pool, it predicts every item a student arm trains on and the test items.
+SUPERVISOR = "supervisor"
+#: The training levels of the student arms a supervisor labels (their draws up to ``reserve``).
+STUDENT_LEVELS = ("easy", "hard")
 #: The pattern of each path field (the representation rule's wildcard constraints use some).
 WILDCARDS = {
     "dataset": r"[a-z][a-z0-9_]*",
@@ -63,6 +70,10 @@ WILDCARDS = {
     "seed": r"\d+",
     # empty without label noise, else "-noise<p>-<mode>"
     "noise": r"(?:-noise[0-9.]+-(?:any|wrong_only))?",
+    # empty with gold labels, else "-weak_<model>_<method>_n<n>" (the supervisor)
+    "labels": r"(?:-weak_[a-z0-9][a-z0-9.-]*_[a-z][a-z_]*_n\d+)?",
+    # empty without Burns et al.'s auxiliary confidence loss, else "-conf<alpha_max>"
+    "confidence": r"(?:-conf[0-9.]+)?",
 }
 _PATH_RE = re.compile(
     re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>{WILDCARDS[m.group(1)]})", CELL_PATH)
@@ -90,17 +101,25 @@ class CellSpec:
         0.0  # probability that a training label is replaced (docs/methods.md#noisy-labels)
     )
     noise_mode: str = "any"
+    #: "" = gold training labels; "weak_<model>_<method>_n<n>" = the labels predicted by that
+    #: weak supervisor (same dataset, measure, resamples and test samples as this cell)
+    labels: str = ""
+    #: the auxiliary confidence loss's maximum mixing weight (0 = plain cross-entropy)
+    confidence: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.labels and not re.fullmatch(WILDCARDS["labels"], "-" + self.labels):
+            raise ValueError(f"cell labels {self.labels!r}: '' or weak_<model>_<method>_n<n>")
+        if not 0.0 <= float(self.confidence) <= 1.0:
+            raise ValueError(f"cell confidence {self.confidence!r}: a weight in [0, 1]")
         if not 0.0 <= float(self.noise) < 1.0:
             raise ValueError(f"cell noise {self.noise!r}: a probability in [0, 1)")
         if self.noise_mode not in NOISE_MODES:
             raise ValueError(f"cell noise_mode {self.noise_mode!r}; allowed: {NOISE_MODES}")
 
     def cell_hash(self) -> str:
-        fields_ = asdict(self)
-        if not self.noise:  # clean-label cells hash as before label noise existed
-            del fields_["noise"], fields_["noise_mode"]
+        fields_ = self.as_dict()
+        fields_["cap_measures"] = tuple(self.cap_measures)
         text = repr(sorted(fields_.items()))
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -110,10 +129,27 @@ class CellSpec:
         return f"-noise{float(self.noise):g}-{self.noise_mode}" if self.noise else ""
 
     @property
+    def weak(self) -> bool:
+        """Trained on a weak supervisor's labels (docs/methods.md#weak-to-strong)."""
+        return bool(self.labels)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.train == SUPERVISOR
+
+    @property
     def directory(self) -> str:
         """The cell's output folder (``CELL_PATH`` filled with its path fields)."""
         cap = "all" if self.cap is None else str(int(self.cap))
-        return CELL_PATH.format(**{**self.path_fields(), "cap": cap, "noise": self.noise_token})
+        return CELL_PATH.format(
+            **{
+                **self.path_fields(),
+                "cap": cap,
+                "noise": self.noise_token,
+                "labels": f"-{self.labels}" if self.labels else "",
+                "confidence": f"-conf{float(self.confidence):g}" if self.confidence else "",
+            }
+        )
 
     def path_fields(self) -> dict[str, Any]:
         """The fields in the path; the others are derived from the config by ``e2h.plan``."""
@@ -130,6 +166,10 @@ class CellSpec:
         if raw["noise"]:
             p, mode = raw["noise"].removeprefix("-noise").split("-", 1)
             noise = {"noise": float(p), "noise_mode": mode}
+        if raw["labels"]:
+            noise["labels"] = raw["labels"].removeprefix("-")
+        if raw["confidence"]:
+            noise["confidence"] = float(raw["confidence"].removeprefix("-conf"))
         return cls(
             **{k: raw[k] for k in ("dataset", "model", "method", "prompt", "measure", "train")},
             n=int(raw["n"]),
@@ -154,6 +194,9 @@ class CellSpec:
         out = {**asdict(self), "cap_measures": list(self.cap_measures)}
         if not self.noise:
             del out["noise"], out["noise_mode"]
+        for key in ("labels", "confidence"):  # gold labels, plain loss: as before they existed
+            if not out[key]:
+                del out[key]
         return out
 
     @property
@@ -171,7 +214,7 @@ class CellSpec:
 
 PATH_FIELDS = (
     "dataset", "model", "method", "prompt", "measure", "train", "n", "resamples", "cap", "seed",
-    "noise", "noise_mode",
+    "noise", "noise_mode", "labels", "confidence",
 )  # fmt: skip
 
 
@@ -201,6 +244,8 @@ def splits(table: pd.DataFrame, spec: CellSpec) -> list[Split]:
     """The training and test ids of each resample of a cell."""
     if spec.train == "unsup":
         return [Split([], zero_shot_test_ids(table, spec))]
+    if spec.is_supervisor:
+        return [supervisor_resample(table, spec, r)[0] for r in range(spec.resamples)]
     out = []
     for r in range(spec.resamples):
         cap = capped_test_sample(
@@ -218,6 +263,18 @@ def splits(table: pd.DataFrame, spec: CellSpec) -> list[Split]:
             )
         )
     return out
+
+
+def supervisor_resample(table: pd.DataFrame, spec: CellSpec, r: int) -> tuple[Split, list[str]]:
+    """A weak supervisor's split of resample ``r`` and the student items it labels
+    (``e2h.sampling.supervisor_split``; students train on at most ``spec.reserve`` items)."""
+    cap = capped_test_sample(
+        table, spec.dataset, spec.measure, r, spec.cap, reserve=spec.reserve, base_seed=spec.seed
+    )
+    return supervisor_split(
+        table, spec.dataset, spec.measure, r, spec.n, spec.reserve, STUDENT_LEVELS, cap,
+        base_seed=spec.seed,
+    )  # fmt: skip
 
 
 def ids_hash(ids: list[str]) -> str:

@@ -122,6 +122,10 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
     tgc = exp.get("third_grade_to_college") or {}
     if tgc.get("model"):
         used.append(tgc["model"])
+    w2s = exp.get("weak_to_strong") or {}
+    if w2s:
+        used += [m for m in (w2s["supervisor"]["model"], w2s["student"]) if m not in used]
+        errors += _weak_to_strong_errors(w2s, exp, configured_datasets, known)
     ladder = exp.get("ladder") or {}
     for name in ("models", "by_model"):
         listed = ladder.get(name) or []
@@ -369,6 +373,48 @@ def fill_defaults(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, A
     filled = copy.deepcopy(config)
     _with_defaults(jsonschema.Draft202012Validator)(schema).validate(filled)
     return filled
+
+
+def _weak_to_strong_errors(
+    w2s: dict[str, Any], exp: dict[str, Any], configured: dict[str, Any], known: dict[str, Any]
+) -> list[str]:
+    """``experiments.weak_to_strong`` (docs/methods.md#weak-to-strong)."""
+    key = "experiments.weak_to_strong"
+    errors = []
+    sup, student = w2s["supervisor"], w2s["student"]
+    if sup["model"] == student:
+        errors.append(
+            f"{key}: the supervisor's model and the student are both {student!r}; the weak "
+            "supervisor must be another (weaker) model"
+        )
+    methods = dict(w2s.get("methods") or {})
+    if not methods:
+        errors.append(f"{key}.methods: name at least one student method (icl, probe, lora_mc)")
+    for method in (w2s.get("confidence") or {}).get("methods") or []:
+        if method not in methods:
+            errors.append(
+                f"{key}.confidence.methods: {method!r} is not a student method "
+                f"({', '.join(methods) or 'none'})"
+            )
+    for dataset, measures in (w2s.get("measures") or {}).items():
+        where = f"{key}.measures.{dataset}"
+        if dataset not in exp["measures"]:
+            errors.append(f"{where}: {dataset!r} has no experiments (experiments.measures)")
+            continue
+        if exp["test_cap"].get(dataset) is None:
+            errors.append(
+                f"{where}: a weak supervisor needs a capped test sample; set "
+                f"experiments.test_cap.{dataset}"
+            )
+        for method in [sup["method"], *methods]:
+            if dataset in known and not known[dataset].runs(method):
+                errors.append(f"{where}: {dataset} does not run {method!r}")
+        for measure in measures:
+            if measure not in configured[dataset]["measures"]:
+                errors.append(
+                    f"{where}: {measure!r} has no level rule under datasets.{dataset}.measures"
+                )
+    return errors
 
 
 def validated(config: dict[str, Any], schema_path: str | Path = SCHEMA) -> dict[str, Any]:

@@ -95,15 +95,31 @@ def schedule(n_train: int, settings: LoraSettings, objective: str) -> Schedule:
 # --------------------------------------------------------------------------------------
 
 
-def mc_loss(model: Any, tokenizer: Any, items: pd.DataFrame, prompt_id: str, max_length: int):
+def mc_loss(
+    model: Any,
+    tokenizer: Any,
+    items: pd.DataFrame,
+    prompt_id: str,
+    max_length: int,
+    confidence_coef: float | None = None,
+):
     """Mean NLL of the gold choice under the multiple-choice scores (docs/scoring.md#mc-scoring;
-    softmax over valid choices)."""
+    softmax over valid choices). With ``confidence_coef``: the cross-entropy to Burns et al.'s
+    auxiliary confidence target at that weight (``e2h.weak``), hardened per micro-batch."""
     from e2h.scoring import choice_logprobs_with_grad
 
     prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
     scores = choice_logprobs_with_grad(model, tokenizer, prompts)
     labels = torch.tensor(items["label_idx"].astype(int).to_numpy(), device=scores.device)
-    return torch.nn.functional.cross_entropy(scores.float(), labels)
+    if confidence_coef is None:
+        return torch.nn.functional.cross_entropy(scores.float(), labels)
+    from e2h.weak import confidence_targets, soft_cross_entropy
+
+    mask = torch.isfinite(scores)
+    scores = scores.float()
+    probs = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)
+    target = confidence_targets(probs.cpu(), labels.cpu(), mask.cpu(), confidence_coef)
+    return soft_cross_entropy(scores, target.to(scores.device), mask)
 
 
 def cot_target(item: Any) -> str:
@@ -301,13 +317,17 @@ def train_adapter(
     max_length: int = 2048,
     progress: bool = True,
     stop_after_step: int | None = None,
+    confidence: tuple[float, float] | None = None,
 ) -> TrainLog:
     """Train the attached adapter in place on ``train_items``; resume from a checkpoint.
 
     ``seed`` fixes the item order of every epoch and the LoRA dropout stream.
     ``stop_after_step`` (tests) raises ``KeyboardInterrupt`` after that step's checkpoint,
-    the way a killed job stops.
+    the way a killed job stops. ``confidence`` = (alpha_max, warmup) adds Burns et al.'s
+    auxiliary confidence loss to the multiple-choice objective (docs/methods.md#weak-to-strong).
     """
+    if confidence is not None and objective != "mc":
+        raise ValueError("the confidence loss is defined for the multiple-choice objective only")
     if objective not in LOSSES:
         raise ValueError(f"objective must be one of {sorted(LOSSES)}, not {objective!r}")
     loss_fn = LOSSES[objective]
@@ -319,7 +339,7 @@ def train_adapter(
     step, losses = 0, []
     if ckpt is not None and ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        if state["meta"] != _meta(train_items, objective, plan, settings, seed):
+        if state["meta"] != _meta(train_items, objective, plan, settings, seed, confidence):
             raise RuntimeError(
                 f"{ckpt}: the checkpoint belongs to other settings or training items; "
                 "delete it to start over"
@@ -354,7 +374,14 @@ def train_adapter(
                 total = 0.0
                 for start in range(0, len(batch), settings.micro_batch):
                     micro = items.iloc[batch[start : start + settings.micro_batch]]
-                    loss = loss_fn(model, tokenizer, micro, prompt_id, max_length)
+                    extra = {}
+                    if confidence is not None:
+                        from e2h.weak import confidence_weight
+
+                        extra["confidence_coef"] = confidence_weight(
+                            step / plan.total_steps, *confidence
+                        )
+                    loss = loss_fn(model, tokenizer, micro, prompt_id, max_length, **extra)
                     (loss * (len(micro) / len(batch))).backward()
                     total += float(loss.detach()) * len(micro) / len(batch)
                 if not math.isfinite(total):
@@ -372,7 +399,9 @@ def train_adapter(
                     _save_checkpoint(
                         ckpt,
                         {
-                            "meta": _meta(train_items, objective, plan, settings, seed),
+                            "meta": _meta(
+                                train_items, objective, plan, settings, seed, confidence
+                            ),
                             "adapter": _trainable_state(model),
                             "optimizer": opt.state_dict(),
                             "scheduler": sched.state_dict(),
@@ -391,14 +420,25 @@ def train_adapter(
     )  # fmt: skip
 
 
-def _meta(items: pd.DataFrame, objective: str, plan: Schedule, settings: LoraSettings, seed: int):
-    return {
+def _meta(
+    items: pd.DataFrame,
+    objective: str,
+    plan: Schedule,
+    settings: LoraSettings,
+    seed: int,
+    confidence: tuple[float, float] | None = None,
+):
+    meta = {
         "ids": [str(i) for i in items["id"]],
         "objective": objective,
         "plan": asdict(plan),
         "settings": asdict(settings),
         "seed": int(seed),
     }
+    if "gold_label_idx" in items.columns or confidence is not None:  # weak-to-strong cells
+        meta["labels"] = [int(v) for v in items["label_idx"]]
+        meta["confidence"] = list(confidence) if confidence is not None else None
+    return meta
 
 
 def adapter_seed(cell_key: Sequence[Any], resample: int, base_seed: int) -> int:

@@ -28,10 +28,11 @@ from typing import Any
 import yaml
 
 from e2h import registry
-from e2h.cells import CELL_FILES, TRANSFER_MEASURE, CellSpec, representation_dir
+from e2h.cells import CELL_FILES, SUPERVISOR, TRANSFER_MEASURE, CellSpec, representation_dir
 from e2h.code_deps import module_closure
 from e2h.sampling import ANY_MEASURE
 from e2h.transfer import SOURCES
+from e2h.weak import supervisor_labels
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "workflow" / "scripts"
@@ -110,6 +111,7 @@ PAPER_ITEMS = {
 
 _RQ1_MDL = "RQ1: measuring hardness"
 _RQ3 = "RQ3: cost and noise of hard data"
+_W2S = "Beyond the paper: weak-to-strong"
 _RQ1, _RQ2, _RQ4 = (
     "RQ1: measuring hardness",
     "RQ2: easy-to-hard generalization",
@@ -168,6 +170,8 @@ OUTPUTS: dict[str, OutputKind] = {
         ),
         OutputKind("fig-noisy-labels", "figure", "e2h.figures.fig_noisy_labels", _RQ3),
         OutputKind("tab-model-ladder", "table", "e2h.tables.tab_model_ladder", _RQ4),
+        OutputKind("tab-sgr-vs-pgr", "table", "e2h.figures.fig_sgr_vs_pgr", _W2S),
+        OutputKind("fig-sgr-vs-pgr", "figure", "e2h.figures.fig_sgr_vs_pgr", _W2S),
         OutputKind("fig-scaling", "figure", "e2h.figures.fig_by_model", _RQ4),
         OutputKind("fig-strategyqa-by-model", "figure", "e2h.figures.fig_by_model", _RQ4),
         OutputKind(
@@ -292,6 +296,7 @@ class Plan:
             self._plan_curves()
             self._plan_ladder()
             self._plan_noise()
+            self._plan_weak_to_strong()
             self._plan_representations()
         self.groups: dict[str, CellGroup] = {}
         self._plan_groups()
@@ -341,7 +346,8 @@ class Plan:
         if self.noise_config and self.noise_config["dataset"] == dataset:
             curve = max(curve, int(self.noise_config["n"]))
         ladder = [self.ladder_k(d) for d, _ in self.ladder_panels().values() if d == dataset]
-        return max(int(self.exp["k"][dataset]), n_trained, curve, *ladder)
+        w2s = list(self.w2s_config.get("methods", {}).values()) if self.w2s_measures(dataset) else []
+        return max(int(self.exp["k"][dataset]), n_trained, curve, *ladder, *w2s)
 
     def cap_measures(self, dataset: str) -> tuple[str, ...]:
         """Measures whose capped test samples the shared zero-shot cell must cover."""
@@ -638,6 +644,94 @@ class Plan:
                 for source in SOURCES:
                     self._add(self.transfer_spec(icl, source, model))
 
+    # --------------------------------------------------------- weak-to-strong
+
+    @property
+    def w2s_config(self) -> dict[str, Any]:
+        return (self.exp or {}).get("weak_to_strong") or {}
+
+    def w2s_measures(self, dataset: str) -> list[str]:
+        """Measures with weak-to-strong panels (tab-sgr-vs-pgr) on a dataset."""
+        return list((self.w2s_config.get("measures") or {}).get(dataset, []))
+
+    def supervisor_cell(self, dataset: str, measure: str) -> CellSpec:
+        """The weak supervisor's cell: its predictions are the students' weak labels."""
+        sup = self.w2s_config["supervisor"]
+        return self._grid_cell(dataset, sup["model"], sup["method"], measure, SUPERVISOR, sup["n"])
+
+    def w2s_arms(self, dataset: str, measure: str, method: str, confidence: bool) -> dict:
+        """The cells of one panel: arm → CellSpec (docs/methods.md#weak-to-strong).
+
+        unsup, easy, hard (the ceiling) and the supervisor's cell (weak), and the students
+        on weak labels of the hard items (w2s) and of the easy items (easy_weak); with
+        ``confidence`` the two weak-label students use the auxiliary confidence loss."""
+        w2s = self.w2s_config
+        student, n = w2s["student"], int(w2s["methods"][method])
+        info = registry.dataset(dataset)
+        sup = w2s["supervisor"]
+        labels = supervisor_labels(sup["model"], sup["method"], sup["n"])
+        alpha = float(w2s["confidence"]["alpha_max"]) if confidence else 0.0
+        cell = self._grid_cell
+        return {
+            "unsup": cell(dataset, student, info.unsup, ANY_MEASURE, "unsup", 0),
+            "easy": cell(dataset, student, method, measure, "easy", n),
+            "hard": cell(dataset, student, method, measure, "hard", n),
+            "weak": self.supervisor_cell(dataset, measure),
+            "w2s": replace(
+                cell(dataset, student, method, measure, "hard", n), labels=labels, confidence=alpha
+            ),
+            "easy_weak": replace(
+                cell(dataset, student, method, measure, "easy", n), labels=labels, confidence=alpha
+            ),
+        }
+
+    def w2s_variants(self) -> list[tuple[str, bool]]:
+        """(student method, with the confidence loss) of every row of tab-sgr-vs-pgr."""
+        w2s = self.w2s_config
+        conf = set((w2s.get("confidence") or {}).get("methods") or [])
+        out = []
+        for method in w2s.get("methods") or {}:
+            out.append((method, False))
+            if method in conf:
+                out.append((method, True))
+        return out
+
+    def _plan_weak_to_strong(self) -> None:
+        for dataset in self.grid_datasets():
+            for measure in self.w2s_measures(dataset):
+                for method, confidence in self.w2s_variants():
+                    for spec in self.w2s_arms(dataset, measure, method, confidence).values():
+                        self._add(spec)
+
+    def w2s_panel_specs(self) -> list[dict[str, Any]]:
+        """tab-sgr-vs-pgr, fig-sgr-vs-pgr: one row per (dataset, measure, method, loss)."""
+        w2s, specs = self.w2s_config, []
+        for dataset in self.grid_datasets():
+            for measure in self.w2s_measures(dataset):
+                for method, confidence in self.w2s_variants():
+                    arms = self.w2s_arms(dataset, measure, method, confidence)
+                    specs.append(
+                        {
+                            "dataset": dataset,
+                            "measure": measure,
+                            "method": method,
+                            "method_label": registry.method(method).label
+                            + (" + conf. loss" if confidence else ""),
+                            "confidence": confidence,
+                            "student": w2s["student"],
+                            "supervisor": "{model} {label} (n = {n})".format(
+                                label=registry.method(w2s["supervisor"]["method"]).label,
+                                **w2s["supervisor"],
+                            ),
+                            "arms": {arm: predictions(spec) for arm, spec in arms.items()},
+                            "levels": {
+                                arm: spec.train if arm != "weak" else SUPERVISOR
+                                for arm, spec in arms.items()
+                            },
+                        }
+                    )
+        return specs
+
     def ladder_panel_specs(self, output_id: str) -> list[dict[str, Any]]:
         """fig-scaling, fig-strategyqa-by-model: one panel per ladder model."""
         dataset, measure = self.ladder_panels()[output_id]
@@ -719,6 +813,8 @@ class Plan:
         """Planned cells whose fields equal ``fields`` (at least one, else ``PlanError``);
         clean-label cells unless ``noise`` is given."""
         fields.setdefault("noise", 0.0)
+        fields.setdefault("labels", "")
+        fields.setdefault("confidence", 0.0)
         found = [
             s for s in self.cells.values() if all(getattr(s, k) == v for k, v in fields.items())
         ]
@@ -746,6 +842,8 @@ class Plan:
             inputs["test_features"] = representation_files(spec.dataset, spec.model, spec.prompt)
         else:
             inputs["model"] = self.model_input(spec.model)
+        if spec.weak:
+            inputs["weak_labels"] = [predictions(self.weak_supervisor_of(spec))]
         return inputs
 
     def used_models(self) -> list[str]:
@@ -783,7 +881,18 @@ class Plan:
                 "lora": lora,
                 "targets": list(self.config["models"][spec.model]["lora_targets"]),
             }
+        if spec.weak:
+            params["weak_labels"] = predictions(self.weak_supervisor_of(spec))
+        if spec.confidence:
+            params["trained"]["confidence"] = {"warmup": self.w2s_config["confidence"]["warmup"]}
         return params
+
+    def weak_supervisor_of(self, spec: CellSpec) -> CellSpec:
+        """The supervisor cell whose predictions a weak-label student trains on."""
+        sup = self.supervisor_cell(spec.dataset, spec.measure)
+        if supervisor_labels(sup.model, sup.method, sup.n) != spec.labels:
+            raise PlanError(f"{spec.directory}: no configured supervisor gives {spec.labels}")
+        return sup
 
     # ------------------------------------------------------------------ outputs
 
@@ -1306,6 +1415,12 @@ class Plan:
 
         if self.ladder:
             self._plan_ladder_outputs(tables, table_map, boot, fig)
+        w2s = self.w2s_panel_specs() if self.exp else []
+        if w2s:
+            cells = sorted({p for s in w2s for p in s["arms"].values()})
+            params = {"panels": w2s, "tables": table_map, **sgr_boot}
+            self._add_output("tab-sgr-vs-pgr", {"cells": cells, "tables": tables}, params)
+            self._add_output("fig-sgr-vs-pgr", {"cells": cells, "tables": tables}, {**params, **fig})
 
     def _plan_ladder_outputs(
         self, tables: list[str], table_map: dict[str, str], boot: dict, fig: dict

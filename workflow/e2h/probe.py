@@ -167,7 +167,12 @@ def _normalise_inplace(xv: np.ndarray, mean: np.ndarray, std: np.ndarray) -> Non
 
 
 def probe_loss(
-    layer: nn.Module, xv: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor, l2: float
+    layer: nn.Module,
+    xv: torch.Tensor,
+    mask: torch.Tensor,
+    labels: torch.Tensor,
+    l2: float,
+    confidence_coef: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean NLL over items of the gold choice (softmax over valid choices) + l2·Σ‖θ‖₂.
 
@@ -175,12 +180,20 @@ def probe_loss(
     into an (n, C) grid of −∞, so padded slots take no part in the softmax or the gradient.
     Returns (loss, masked scores). The penalty is the L2 norm (not squared) of each
     parameter tensor, summed, as in the original's ``torch.linalg.vector_norm``.
+    With ``confidence_coef`` the NLL becomes the cross-entropy to Burns et al.'s auxiliary
+    confidence target (``e2h.weak.confidence_targets``) at that mixing weight.
     """
     valid_scores = layer(xv).squeeze(-1)
     scores = torch.full(mask.shape, float("-inf"), dtype=valid_scores.dtype)
     scores = scores.masked_scatter(mask, valid_scores)
-    logp = torch.log_softmax(scores, dim=1)
-    nll = -logp.gather(1, labels.view(-1, 1)).mean()
+    if confidence_coef is not None:
+        from e2h.weak import confidence_targets, soft_cross_entropy
+
+        target = confidence_targets(torch.softmax(scores, dim=1), labels, mask, confidence_coef)
+        nll = soft_cross_entropy(scores, target, mask)
+    else:
+        logp = torch.log_softmax(scores, dim=1)
+        nll = -logp.gather(1, labels.view(-1, 1)).mean()
     penalty = sum(torch.linalg.vector_norm(p) for p in layer.parameters())
     return nll + l2 * penalty, scores
 
@@ -217,6 +230,7 @@ def _train_once(
     l2: float,
     lr_floor: float,
     clip: float,
+    confidence: tuple[float, float] | None = None,
 ) -> tuple[nn.Linear, list[float], bool]:
     """One full-batch SGD run; stops early (diverged=True) once weights turn non-finite.
 
@@ -231,7 +245,12 @@ def _train_once(
     for step in range(n_steps):
         for p in params:
             p.grad = None
-        loss, _ = probe_loss(layer, x, mask, labels, l2)
+        coef = None
+        if confidence is not None:
+            from e2h.weak import confidence_weight
+
+            coef = confidence_weight(step / n_steps, *confidence)
+        loss, _ = probe_loss(layer, x, mask, labels, l2, coef)
         loss.backward()
         clip_grad_norm_(params, clip)
         step_lr = lr * lr_multiplier(step, n_steps, lr_floor)
@@ -260,6 +279,7 @@ def fit_probe(
     lr_floor: float,
     clip: float,
     max_refits: int,
+    confidence: tuple[float, float] | None = None,
 ) -> ProbeFit:
     """Fit the probe (docs/methods.md#linear-probe) on the training items and return weights plus
     statistics.
@@ -271,7 +291,8 @@ def fit_probe(
     ``seed`` comes from the caller (``e2h.seeds.torch_seed``) and fixes the init.
 
     Raises ``ProbeDivergedError`` if the weights are still non-finite after ``max_refits``
-    refits (the original silently kept NaN weights).
+    refits (the original silently kept NaN weights). ``confidence`` = (alpha_max, warmup)
+    trains with Burns et al.'s auxiliary confidence loss (docs/methods.md#weak-to-strong).
     """
     mask = np.asarray(mask, dtype=bool)
     labels = np.asarray(labels)
@@ -308,6 +329,7 @@ def fit_probe(
             l2=l2_used,
             lr_floor=lr_floor,
             clip=clip_used,
+            confidence=confidence,
         )
         if not diverged:
             break

@@ -15,6 +15,7 @@ import pandas as pd
 from e2h import registry
 from e2h.cells import CellSpec, cell_predictions, ids_hash
 from e2h.sampling import Split
+from e2h.weak import WeakLabels
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +29,21 @@ def score_splits(
     tokenizer: Any,
     batch_size: int,
     max_length: int,
+    weak: WeakLabels | None = None,
 ) -> pd.DataFrame:
-    """Score each resample's test items after its demonstrations; one row per (item, resample)."""
+    """Score each resample's test items after its demonstrations; one row per (item, resample).
+
+    ``weak``: the demonstrations show a weak supervisor's labels (``spec.labels``)."""
+    if spec.weak and weak is None:
+        raise ValueError(f"{spec.directory}: shows weak labels, but none were given")
     train_by_id = train_table.set_index("id", drop=False)
     test_by_id = test_table.set_index("id", drop=False)
     frames = []
     for r, split in enumerate(resample_splits):
         test = test_by_id.loc[split.test_ids].reset_index(drop=True)
         demos = train_by_id.loc[split.train_ids].reset_index(drop=True) if split.train_ids else None
+        if spec.weak and demos is not None:
+            demos = weak.relabel(demos, r)
         log.info(
             "resample %d: %d demonstrations, %d test items", r, len(split.train_ids), len(test)
         )
@@ -73,5 +81,7 @@ def score_splits(
                 seed=spec.seed,
             )
         res = res.assign(resample=r, train_ids_sha=ids_hash(split.train_ids))
+        if spec.weak and demos is not None:
+            res["weak_label_accuracy"] = float((demos["label_idx"] == demos["gold_label_idx"]).mean())
         frames.append(res)
     return cell_predictions(frames, spec)

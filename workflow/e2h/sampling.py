@@ -112,3 +112,64 @@ def draw_split(
             f"({len(probing)} probing items, {len(train)} used for training)"
         )
     return Split(train, test)
+
+
+def first_draws(
+    table: pd.DataFrame,
+    dataset: str,
+    measure: str,
+    level: str,
+    resample: int,
+    n: int,
+    test_cap: list[str] | None,
+    base_seed: int = 0,
+) -> list[str]:
+    """The training items of a draw of up to ``n`` (fewer where the stratum is smaller): every
+    item any cell of that (measure, level, resample) with at most ``n`` items trains on,
+    because draws are nested (the first n of one keyed permutation, as in ``draw_split``)."""
+    cap = set(test_cap) if test_cap is not None else set()
+    pool = [i for i in stratum(table, measure, level) if i not in cap]
+    perm = rng("train_perm", dataset, measure, level, resample, base_seed=base_seed)
+    return [pool[i] for i in perm.permutation(len(pool))[:n]]
+
+
+def supervisor_split(
+    table: pd.DataFrame,
+    dataset: str,
+    measure: str,
+    resample: int,
+    n_train: int,
+    student_n: int,
+    student_levels: tuple[str, ...],
+    test_cap: list[str],
+    base_seed: int = 0,
+) -> tuple[Split, list[str]]:
+    """A weak supervisor's resample (docs/methods.md#weak-to-strong).
+
+    The pool (drawable items outside the test sample) is split in two: the students' part,
+    every item a student cell of this (measure, resample) with at most ``student_n`` items of
+    a level in ``student_levels`` trains on, and the supervisor's part, the rest. The supervisor
+    trains on ``n_train`` gold labels drawn (keyed) from its part and predicts the students'
+    part and the test sample, so no student training item and no test item is ever among its
+    training items. Returns the split (test = students' part + test sample) and the students'
+    part.
+    """
+    if test_cap is None:
+        raise EmptySplitError(f"{dataset}/{measure}: a weak supervisor needs a capped test sample")
+    student: set[str] = set()
+    for level in student_levels:
+        student |= set(
+            first_draws(table, dataset, measure, level, resample, student_n, test_cap, base_seed)
+        )
+    cap = set(test_cap)
+    part = [i for i in stratum(table, ANY_MEASURE, "all") if i not in cap and i not in student]
+    if len(part) < n_train:
+        raise EmptySplitError(
+            f"{dataset}/{measure} resample {resample}: the weak supervisor's part of the pool has "
+            f"{len(part)} items (after {len(student)} student items and {len(cap)} test items), "
+            f"fewer than the {n_train} it trains on"
+        )
+    perm = rng("supervisor_perm", dataset, measure, resample, base_seed=base_seed)
+    train = [part[i] for i in perm.permutation(len(part))[:n_train]]
+    labelled = sorted(student)
+    return Split(train, sorted(set(labelled) | cap)), labelled

@@ -24,6 +24,7 @@ from e2h.label_noise import noisy_labels
 from e2h.prompts import item_hash, target_hash
 from e2h.sampling import Split
 from e2h.seeds import torch_seed
+from e2h.weak import WeakLabels
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,15 @@ def lora_objective(method: str) -> str:
 
 def _cell_key(spec: CellSpec) -> tuple:
     return (spec.dataset, spec.model, spec.method, spec.prompt, spec.measure, spec.train, spec.n)
+
+
+def _confidence(spec: CellSpec, settings: dict[str, Any] | None) -> tuple[float, float] | None:
+    """(alpha_max, warmup) of the confidence loss, or None for plain cross-entropy."""
+    if not spec.confidence:
+        return None
+    if not settings or "warmup" not in settings:
+        raise ValueError(f"{spec.directory}: the confidence loss needs its warmup setting")
+    return float(spec.confidence), float(settings["warmup"])
 
 
 # --------------------------------------------------------------------------------------
@@ -80,10 +90,19 @@ def probe_predictions(
     resample_splits: list[Split],
     spec: CellSpec,
     settings: dict[str, Any],
+    weak: WeakLabels | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Fit one probe per resample on its training items; predict its test items."""
+    """Fit one probe per resample on its training items; predict its test items.
+
+    ``weak``: a weak supervisor's labels replace the training labels (``spec.labels``);
+    ``settings["confidence"]`` (alpha_max, warmup) adds the confidence loss (``spec.confidence``).
+    """
     from e2h.probe import fit_probe, predict_probe
 
+    settings = dict(settings)
+    confidence = _confidence(spec, settings.pop("confidence", None))
+    if spec.weak and weak is None:
+        raise ValueError(f"{spec.directory}: trains on weak labels, but none were given")
     frames, fits = [], []
     for r, split in enumerate(resample_splits):
         tr = train_reps.rows(split.train_ids)
@@ -96,9 +115,15 @@ def probe_predictions(
                 train_reps.labels[tr], np.asarray(train_reps.mask)[tr].sum(axis=1),
                 split.train_ids, spec.dataset, r, spec.noise, spec.noise_mode, spec.seed,
             )  # fmt: skip
+        weak_acc = None
+        if spec.weak:  # the supervisor's labels, on a copy: test labels stay gold
+            labels = train_reps.labels.copy()
+            labels[tr] = weak.hard(r, split.train_ids)
+            weak_acc = weak.accuracy(r, split.train_ids)
         fit = fit_probe(
-            train_reps.features, train_reps.mask, labels, seed=seed, items=tr, **settings
-        )
+            train_reps.features, train_reps.mask, labels, seed=seed, items=tr,
+            confidence=confidence, **settings,
+        )  # fmt: skip
         probs, scores = predict_probe(fit, test_reps.features, test_reps.mask, items=te)
         labels = test_reps.labels[te]
         masks = np.asarray(test_reps.mask)[te]
@@ -124,6 +149,9 @@ def probe_predictions(
             )
         )
         summary = {"resample": r, **fit.summary(), "label_noise_rate": noise_rate}
+        if weak_acc is not None:
+            summary["weak_label_accuracy"] = weak_acc
+            frames[-1]["weak_label_accuracy"] = weak_acc
         fits.append(summary)
         log.info(
             "resample %d: probe on %d items, train acc %.3f, final loss %.4f, %d refits; "
@@ -152,6 +180,8 @@ def lora_predictions(
     max_length: int,
     checkpoint_root: str | Path,
     stop_after_step: int | None = None,
+    weak: WeakLabels | None = None,
+    confidence_settings: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Per resample: fresh adapter, train (resumable), evaluate, remove the adapter.
 
@@ -161,6 +191,9 @@ def lora_predictions(
     from e2h.lora import adapter_fingerprint, adapter_seed, attach_adapter, train_adapter
 
     objective = lora_objective(spec.method)
+    confidence = _confidence(spec, confidence_settings)
+    if spec.weak and weak is None:
+        raise ValueError(f"{spec.directory}: trains on weak labels, but none were given")
     root = Path(checkpoint_root)
     train_by_id = train_table.set_index("id", drop=False)
     test_by_id = test_table.set_index("id", drop=False)
@@ -173,6 +206,8 @@ def lora_predictions(
             log.info("resample %d: finished before, reusing %s", r, done)
             continue
         train = train_by_id.loc[split.train_ids].reset_index(drop=True)
+        if spec.weak:
+            train = weak.relabel(train, r)
         test = test_by_id.loc[split.test_ids].reset_index(drop=True)
         seed = adapter_seed(_cell_key(spec), r, spec.seed)
         peft_model = attach_adapter(model, targets, settings, seed)
@@ -188,6 +223,7 @@ def lora_predictions(
                 checkpoint_dir=root / f"r{r}",
                 max_length=max_length,
                 stop_after_step=stop_after_step,
+                confidence=confidence,
             )
             fingerprint = adapter_fingerprint(peft_model)
             res = _evaluate(peft_model, tokenizer, test, spec, batch_size, max_length)
@@ -196,6 +232,9 @@ def lora_predictions(
         res = res.assign(resample=r, train_ids_sha=ids_hash(split.train_ids))
         res["adapter_sha"] = fingerprint
         info = {"resample": r, **trained.summary(), "adapter_sha": fingerprint}
+        if spec.weak:
+            info["weak_label_accuracy"] = weak.accuracy(r, split.train_ids)
+            res["weak_label_accuracy"] = info["weak_label_accuracy"]
         log.info(
             "resample %d: %d steps (resumed at %d), loss %.4f -> %.4f, test acc %.3f",
             r, trained.total_steps, trained.resumed_from_step, trained.losses[0],

@@ -6,6 +6,7 @@ from e2h.cells import CellSpec, summarise_cell
 from e2h.jobs import CellJob, ModelCache, cell_data, read_tables, run_cell_group
 from e2h.logs import run_with_log
 from e2h.prompting import score_splits
+from e2h.weak import WeakLabels
 
 
 def main(smk) -> None:
@@ -16,9 +17,10 @@ def main(smk) -> None:
         model, tokenizer = models(spec.model, params["registry"])
         entry = params["registry"][spec.model]
         data = cell_data(spec, tables)
+        weak = WeakLabels.read(params["weak_labels"]) if spec.weak else None
         pred = score_splits(
             data.train_table, data.test_table, data.splits, spec, model, tokenizer,
-            entry["batch_size"], entry["max_length"],
+            entry["batch_size"], entry["max_length"], weak=weak,
         )  # fmt: skip
         summary = summarise_cell(pred, data.test_table, data.measure)
         return CellJob(pred, summary, dict(params["spec"]))

@@ -15,6 +15,7 @@ from e2h.cells import CellSpec, representation_dir, summarise_cell
 from e2h.jobs import CellJob, ModelCache, cell_data, read_tables, run_cell_group
 from e2h.logs import run_with_log
 from e2h.trained import Representations, lora_predictions, probe_predictions
+from e2h.weak import WeakLabels
 
 #: Cell-record fields of the extracted model that a probe inherits from its features.
 MODEL_FIELDS = (
@@ -45,11 +46,14 @@ def main(smk) -> None:
         resample_splits, train_table, test_table = data.splits, data.train_table, data.test_table
         settings = dict(params["trained"])
         kind = registry.method(spec.method).kind
+        weak = WeakLabels.read(params["weak_labels"]) if spec.weak else None
         model_info = None
         if kind == "probe":
             train_reps = representations(data.train_dataset, spec)
             test_reps = representations(spec.dataset, spec)
-            pred, fits = probe_predictions(train_reps, test_reps, resample_splits, spec, settings)
+            pred, fits = probe_predictions(
+                train_reps, test_reps, resample_splits, spec, settings, weak=weak
+            )
             details = {
                 "training": fits,
                 "representations": {
@@ -74,6 +78,7 @@ def main(smk) -> None:
                 LoraSettings.from_config({**settings["lora"], "checkpoint_every": every}),
                 entry["batch_size"], entry["max_length"],
                 Path(smk.params.checkpoints) / spec.directory.removeprefix("results/cells/"),
+                weak=weak, confidence_settings=settings.get("confidence"),
             )  # fmt: skip
             details = {"training": logs}
         summary = summarise_cell(pred, test_table, data.measure)
