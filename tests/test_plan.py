@@ -54,7 +54,8 @@ def test_default_cells_per_dataset_and_method(default):
     # of them also fig-sgr-by-method-extra's ICL arms) + Table 4 (ICL all);
     # probe / LoRA-MC: (3 + 2 extra measures) x easy/hard + Table 4
     assert got[("arc", "zs")] == 1
-    assert got[("arc", "icl")] == 3 * 3 + 3 * 2 + 1
+    # + the weak supervisor of experiments.weak_to_strong (docs/methods.md#weak-to-strong)
+    assert got[("arc", "icl")] == 3 * 3 + 3 * 2 + 1 + 1
     assert got[("arc", "lora_mc")] == 5 * 2 + 1
     # + learning curves (fig-cost-curves): 3 ARC, 1 MMLU, 1 StrategyQA measure x easy / hard
     # x 4 sizes
@@ -74,18 +75,21 @@ def test_default_cells_per_dataset_and_method(default):
     assert got[("strategyqa", "lora_mc")] == 1  # Table 4's row only
     assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 1 * 2 + 1
     assert got[("gsm8k", "lora_cot")] == 2 + 1 and ("gsm8k", "probe") not in got
-    assert sum(got.values()) == 145
+    assert sum(got.values()) == 146
     # the ladder's second model: zero-shot on every dataset, fig-scaling's MMLU and
-    # fig-strategyqa-by-model's easy / hard, Figure 1's five ICL sources
+    # fig-strategyqa-by-model's easy / hard, Figure 1's five ICL sources; the weak-to-strong
+    # student on ARC grade: ICL easy / hard with gold and weak labels, the probe the same plus
+    # the two confidence-loss students
     gemma = Counter(
         (s.dataset, s.method) for s in default.cells.values() if s.model == "gemma3-270m"
     )
     assert gemma == {
         ("arc", "zs"): 1, ("mmlu", "zs"): 2, ("strategyqa", "zs"): 1, ("gsm8k", "zs_cot"): 1,
-        ("mmlu", "icl"): 2 + 4, ("strategyqa", "icl_cot"): 2,
+        ("mmlu", "icl"): 2 + 4, ("strategyqa", "icl_cot"): 2, ("arc", "icl"): 4,
+        ("arc", "probe"): 6,
     }  # fmt: skip
-    assert len(default.cells) == 145 + 13
-    assert len(default.representations) == 3  # ARC, MMLU, StrategyQA probes
+    assert len(default.cells) == 146 + 13 + 10
+    assert len(default.representations) == 4  # ARC, MMLU, StrategyQA probes; Gemma's ARC
 
 
 def test_every_cell_spec_round_trips_through_its_folder(default, paper):
@@ -135,8 +139,8 @@ def test_settings_that_change_predictions_are_in_the_spec(default):
 def test_two_models_reach_every_figure_that_shows_models(default):
     plan = plan_of(two_models(default.config))
     # Figure 1's 13 cells and the ladder's k = 4 StrategyQA pair run on smollm2 only; the
-    # ladder's gemma cells (13) are not other's
-    assert len(plan.cells) == 2 * 145 - 13 - 2 + 13
+    # ladder's gemma cells (13) and the weak-to-strong cells (11) are not other's
+    assert len(plan.cells) == 2 * 145 - 13 - 2 + 13 + 11
     for output_id in [
         "fig-e2h-main",
         "fig-e2h-all-test",
@@ -170,8 +174,11 @@ def test_without_trained_methods_only_prompting_ids_exist(default):
     cfg["experiments"]["noisy_labels"] = None  # a linear-probe experiment
     cfg["experiments"]["learning_curves"] = None
     cfg["experiments"]["third_grade_to_college"]["methods"] = ["icl"]
+    cfg["experiments"]["weak_to_strong"].update(methods={"icl": 10}, confidence={"methods": []})
     plan = plan_of(cfg)
     assert set(plan.outputs) == {
+        "tab-sgr-vs-pgr",
+        "fig-sgr-vs-pgr",
         "tab-datasets",
         "tab-cutoffs",
         "fig-hardness-histograms",
@@ -219,15 +226,19 @@ def test_paper_scale_cell_counts(paper):
     # + the ladder: zero-shot of 6 models x 4 datasets (70b's exist; Figure 1's MMLU zero-shot
     # for the 5 others), fig-scaling's MMLU easy / hard (7b, 13b), fig-strategyqa-by-model's
     # k = 4 easy / hard (4 models) and Figure 1's four ICL sources (3 models besides Mixtral)
-    assert kinds["prompting"] == 50 + 5 + (5 * 4 + 3) + 2 * 2 + 4 * 2 + 3 * 4
+    # + weak-to-strong on ARC grade and MMLU (the gold-label arms are the grid's): ICL with
+    # weak labels (easy / hard) on each
+    assert kinds["prompting"] == 50 + 5 + (5 * 4 + 3) + 2 * 2 + 4 * 2 + 3 * 4 + 2 * 2
     # probe 17 + 9 + 7, LoRA-MC 17 + 9 + 1, LoRA-CoT 7 + 7, + probe and LoRA-MC x 4 sources,
     # + learning curves: 5 measures x easy / hard x 6 sizes
     # + noisy labels: easy / hard x 4 noise levels (the clean pair, n = 160 and 5 resamples,
     # is the grid's probe cell)
-    assert kinds["probe"] + kinds["lora"] == 74 + 8 + 60 + 2 * 4
+    # + weak-to-strong: probe and LoRA-MC students on weak labels, with and without the
+    # confidence loss, easy / hard, on 2 datasets; the 7b probe supervisor on each
+    assert kinds["probe"] + kinds["lora"] == 74 + 8 + 60 + 2 * 4 + 2 * 2 * 2 * 2 + 2
     trained = {s.model for s in paper.cells.values() if registry.method(s.method).trained}
-    assert trained == {"llama2-70b", "mixtral-8x7b"}
-    assert len(paper.representations) == 5
+    assert trained == {"llama2-70b", "mixtral-8x7b", "llama2-7b"}
+    assert len(paper.representations) == 5 + 2  # + the supervisor's ARC and MMLU features
     assert all(s.cap is None for s in paper.cells.values() if s.dataset != "gsm8k")
 
 
@@ -270,6 +281,8 @@ def test_each_id_depends_on_exactly_the_code_it_runs(default):
         "fig-scaling",
         "fig-strategyqa-by-model",
         "fig-third-grade-to-college-by-model",
+        "tab-sgr-vs-pgr",
+        "fig-sgr-vs-pgr",
     }
     scripts = ROOT / "workflow" / "scripts"
     for script in ("run_cells.py", "run_trained_cells.py", "extract_hidden_states.py"):
@@ -321,7 +334,7 @@ def test_cell_jobs_group_cells_by_dataset_model_and_kind(default, paper):
         if not (d == "gsm8k" and k == "probe")
     } | {
         (f"{d}/gemma3-270m/prompting", "prompting") for d in ("arc", "mmlu", "strategyqa", "gsm8k")
-    }
+    } | {("arc/gemma3-270m/probe", "probe")}  # the weak-to-strong student's probes
     for plan in (default, paper):
         cells = [s for g in plan.groups.values() for s in g.cells]
         assert sorted(c.directory for c in cells) == sorted(plan.cells)

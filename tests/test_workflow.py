@@ -287,22 +287,25 @@ def test_paper_scale_dag_cell_count(tmp_path):
     # 25 population-grid cells + 24 secondary-measure ICL cells (length and MDL) +
     # StrategyQA's non-CoT Table-4 row, + the five Figure-1 sources (ICL, zero-shot), + the
     # ladder's k = 4 StrategyQA easy / hard CoT pair (fig-strategyqa-by-model)
-    assert study.count("prompting") == expected_conditions(cfg) + 5 + 2 == 57
+    # + weak-to-strong (ARC grade, MMLU): ICL on weak labels, easy / hard
+    assert study.count("prompting") == expected_conditions(cfg) + 5 + 2 + 4 == 61
     # probe 17 + 9 + 7, LoRA-MC 17 + 9 + 1, LoRA-CoT 7 + 7 (ARC, MMLU, StrategyQA, GSM8k),
     # + 60 learning-curve probes, + fig-noisy-labels' easy / hard at 4 noise levels
     trained = len(study) - study.count("prompting")
-    assert trained == expected_conditions(cfg, trained_cells=True) + 8
+    # + weak-to-strong: probe and LoRA-MC on weak labels, plain and with the confidence loss
+    assert trained == expected_conditions(cfg, trained_cells=True) + 8 + 2 * 2 * 2 * 2
     # other models: the ladder's 7b and 13b (zero-shot on 4 datasets, fig-scaling's MMLU ICL
     # easy / hard); fig-third-grade-to-college-by-model and fig-strategyqa-by-model's 70b-chat,
     # Mixtral and Qwen (zero-shot on 4 datasets, Figure 1's 5 sources, StrategyQA CoT easy /
     # hard); Mixtral also Figure 1's probe and LoRA-MC sources (its -by-method figure)
     others = Counter(g.cells[0].model for g in jobs if g.cells[0].model != "llama2-70b")
     assert others == {
-        "llama2-7b": 4 + 2, "llama2-13b": 4 + 2,
+        "llama2-7b": 4 + 2 + 2, "llama2-13b": 4 + 2,  # + the weak supervisor's two probes
         "llama2-70b-chat": 4 + 5 + 2, "qwen-72b": 4 + 5 + 2, "mixtral-8x7b": 4 + 5 + 2 + 4 + 4,
     }  # fmt: skip
-    # ARC, MMLU, StrategyQA for Llama-2-70b; ARC, MMLU for the transfer model (Mixtral)
-    assert counts["extract_hidden_states"] == 5
+    # ARC, MMLU, StrategyQA for Llama-2-70b; ARC, MMLU for the transfer model (Mixtral) and
+    # for the weak supervisor (Llama-2-7b)
+    assert counts["extract_hidden_states"] == 7
     assert "convert_model" not in counts  # hub models need no conversion
     assert "<TBD>" not in out.stdout
     # job sizes derived from the registry (e2h.resources) for 48 GB GPUs: the 70b in int8
@@ -312,4 +315,4 @@ def test_paper_scale_dag_cell_count(tmp_path):
     assert size["icl"] == "2" and size["lora"] == "3" and size["probe"] == "0", size
     assert "batch_size=4" in out.stdout  # the registry's batch at the first attempt
     estimate = out.stderr.split("Estimated GPU time")[1]
-    assert re.search(r"cells \(prompting\)\s+llama2-70b\s+57\s+2\s", estimate), estimate
+    assert re.search(r"cells \(prompting\)\s+llama2-70b\s+61\s+2\s", estimate), estimate

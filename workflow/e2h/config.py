@@ -388,6 +388,8 @@ def _weak_to_strong_errors(
             "supervisor must be another (weaker) model"
         )
     methods = dict(w2s.get("methods") or {})
+    if "lora_mc" in [sup["method"], *methods] and not (exp.get("trained") or {}).get("lora"):
+        errors.append(f"{key}: LoRA-MC takes its settings from experiments.trained.lora; set it")
     if not methods:
         errors.append(f"{key}.methods: name at least one student method (icl, probe, lora_mc)")
     for method in (w2s.get("confidence") or {}).get("methods") or []:
@@ -401,11 +403,6 @@ def _weak_to_strong_errors(
         if dataset not in exp["measures"]:
             errors.append(f"{where}: {dataset!r} has no experiments (experiments.measures)")
             continue
-        if exp["test_cap"].get(dataset) is None:
-            errors.append(
-                f"{where}: a weak supervisor needs a capped test sample; set "
-                f"experiments.test_cap.{dataset}"
-            )
         for method in [sup["method"], *methods]:
             if dataset in known and not known[dataset].runs(method):
                 errors.append(f"{where}: {dataset} does not run {method!r}")

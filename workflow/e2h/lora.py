@@ -399,9 +399,7 @@ def train_adapter(
                     _save_checkpoint(
                         ckpt,
                         {
-                            "meta": _meta(
-                                train_items, objective, plan, settings, seed, confidence
-                            ),
+                            "meta": _meta(train_items, objective, plan, settings, seed, confidence),
                             "adapter": _trainable_state(model),
                             "optimizer": opt.state_dict(),
                             "scheduler": sched.state_dict(),

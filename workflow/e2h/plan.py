@@ -346,7 +346,9 @@ class Plan:
         if self.noise_config and self.noise_config["dataset"] == dataset:
             curve = max(curve, int(self.noise_config["n"]))
         ladder = [self.ladder_k(d) for d, _ in self.ladder_panels().values() if d == dataset]
-        w2s = list(self.w2s_config.get("methods", {}).values()) if self.w2s_measures(dataset) else []
+        w2s = (
+            list(self.w2s_config.get("methods", {}).values()) if self.w2s_measures(dataset) else []
+        )
         return max(int(self.exp["k"][dataset]), n_trained, curve, *ladder, *w2s)
 
     def cap_measures(self, dataset: str) -> tuple[str, ...]:
@@ -1420,7 +1422,9 @@ class Plan:
             cells = sorted({p for s in w2s for p in s["arms"].values()})
             params = {"panels": w2s, "tables": table_map, **sgr_boot}
             self._add_output("tab-sgr-vs-pgr", {"cells": cells, "tables": tables}, params)
-            self._add_output("fig-sgr-vs-pgr", {"cells": cells, "tables": tables}, {**params, **fig})
+            self._add_output(
+                "fig-sgr-vs-pgr", {"cells": cells, "tables": tables}, {**params, **fig}
+            )
 
     def _plan_ladder_outputs(
         self, tables: list[str], table_map: dict[str, str], boot: dict, fig: dict

@@ -82,6 +82,8 @@ def score_splits(
             )
         res = res.assign(resample=r, train_ids_sha=ids_hash(split.train_ids))
         if spec.weak and demos is not None:
-            res["weak_label_accuracy"] = float((demos["label_idx"] == demos["gold_label_idx"]).mean())
+            res["weak_label_accuracy"] = float(
+                (demos["label_idx"] == demos["gold_label_idx"]).mean()
+            )
         frames.append(res)
     return cell_predictions(frames, spec)

@@ -141,7 +141,7 @@ def supervisor_split(
     n_train: int,
     student_n: int,
     student_levels: tuple[str, ...],
-    test_cap: list[str],
+    test_cap: list[str] | None,
     base_seed: int = 0,
 ) -> tuple[Split, list[str]]:
     """A weak supervisor's resample (docs/methods.md#weak-to-strong).
@@ -151,17 +151,16 @@ def supervisor_split(
     a level in ``student_levels`` trains on, and the supervisor's part, the rest. The supervisor
     trains on ``n_train`` gold labels drawn (keyed) from its part and predicts the students'
     part and the test sample, so no student training item and no test item is ever among its
-    training items. Returns the split (test = students' part + test sample) and the students'
-    part.
+    training items. Without a cap (tests = every item a cell does not train on) it predicts
+    every probing item it does not train on; the statistics then compare all arms on the items
+    none of them trained on. Returns the split and the students' part.
     """
-    if test_cap is None:
-        raise EmptySplitError(f"{dataset}/{measure}: a weak supervisor needs a capped test sample")
     student: set[str] = set()
     for level in student_levels:
         student |= set(
             first_draws(table, dataset, measure, level, resample, student_n, test_cap, base_seed)
         )
-    cap = set(test_cap)
+    cap = set(test_cap) if test_cap is not None else set()
     part = [i for i in stratum(table, ANY_MEASURE, "all") if i not in cap and i not in student]
     if len(part) < n_train:
         raise EmptySplitError(
@@ -172,4 +171,8 @@ def supervisor_split(
     perm = rng("supervisor_perm", dataset, measure, resample, base_seed=base_seed)
     train = [part[i] for i in perm.permutation(len(part))[:n_train]]
     labelled = sorted(student)
-    return Split(train, sorted(set(labelled) | cap)), labelled
+    if test_cap is None:
+        held = set(train)
+        tests = {i for i in table.loc[table["probing"], "id"] if i not in held}
+        return Split(train, sorted(tests | student)), labelled
+    return Split(train, sorted(student | cap)), labelled

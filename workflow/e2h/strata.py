@@ -85,7 +85,8 @@ def stratum_errors(plan: Any, sizes: dict[str, dict[str, dict[str, int]]]) -> li
     has. ``sizes``: :func:`stratum_sizes` per dataset (datasets left out are not checked)."""
     worst: dict[tuple[str, str, str, str], int] = {}  # the largest n per key and level
     for spec in plan.cells.values():
-        if spec.is_transfer or spec.n <= 0 or spec.train in ("all", "unsup"):
+        # a supervisor draws from the whole pool; its split says when its part is too small
+        if spec.is_transfer or spec.n <= 0 or spec.train in ("all", "unsup", "supervisor"):
             continue
         known = sizes.get(spec.dataset, {}).get(spec.measure)
         if known is None:  # MDL measures: levels come from the MDL stage
@@ -109,6 +110,8 @@ def _key_of(plan: Any, spec: Any) -> str:
     exp = plan.exp or {}
     curves = exp.get("learning_curves") or {}
     noise = exp.get("noisy_labels") or {}
+    if spec.weak or spec.confidence:
+        return f"experiments.weak_to_strong.methods.{spec.method}"
     if spec.noise or (noise and spec.n == noise.get("n") and spec.dataset == noise.get("dataset")):
         return "experiments.noisy_labels.n"
     if spec.n in (curves.get("sizes") or []) and spec.method == "probe":

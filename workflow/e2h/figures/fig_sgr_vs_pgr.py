@@ -85,6 +85,13 @@ def build(loaded: list[dict[str, Any]], draws: int, base_seed: int, purpose: str
         labelled = sup.merge(preds["hard"][["id", "resample"]], on=["id", "resample"], how="left",
                              indicator=True)  # fmt: skip
         labelled = labelled[labelled["_merge"] == "left_only"]
+        # every arm on the (item, resample) pairs all of them test: with uncapped tests an
+        # item one arm trains on is tested by the others (docs/methods.md#weak-to-strong)
+        common = preds["weak"][["id", "resample"]]
+        for arm in ("easy", "hard", "w2s", "easy_weak"):
+            common = common.merge(preds[arm][["id", "resample"]], on=["id", "resample"])
+        for arm in ("easy", "hard", "w2s", "easy_weak", "weak"):
+            preds[arm] = preds[arm].merge(common, on=["id", "resample"])
         mats = {a: arm_matrix(p, spec["levels"], LEVEL) for a, p in preds.items() if a != "unsup"}
         tested = set().union(*(set(mats[a].index) for a in ("easy", "hard")))
         mats["unsup"] = arm_matrix(preds["unsup"], spec["levels"], LEVEL, ids=tested)
