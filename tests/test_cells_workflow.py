@@ -37,6 +37,7 @@ RQ2_FIGURES = [
     "fig-scaling",
     "fig-strategyqa-by-model",
     "fig-third-grade-to-college-by-model",
+    "fig-sgr-vs-pgr",
 ]
 HIDDEN = "results/representations/strategyqa/tiny/p0306/manifest.json"
 RQ2_TABLES = [
@@ -46,6 +47,7 @@ RQ2_TABLES = [
     "tab-sgr-by-method",
     "tab-all-to-all",
     "tab-model-ladder",
+    "tab-sgr-vs-pgr",
 ]
 
 
@@ -105,6 +107,14 @@ def tiny_config(model_dir: Path, second_model_dir: Path | None = None) -> dict:
         },
         # a second tiny model (another seed, three layers) makes the ladder's by-model ids
         "ladder": {"models": ["tiny", "tiny2"], "strategyqa_k": 3},
+        # tiny's ICL supervises tiny2 with every student method and both confidence losses
+        "weak_to_strong": {
+            "measures": {"arc": ["human_grade"]},
+            "supervisor": {"model": "tiny", "method": "icl", "n": 2},
+            "student": "tiny2",
+            "methods": {"icl": 2, "probe": 3, "lora_mc": 2},
+            "confidence": {"methods": ["probe", "lora_mc"], "alpha_max": 0.5, "warmup": 0.5},
+        },
         "third_grade_to_college": {
             "model": "tiny",
             "k": 2,
@@ -158,7 +168,10 @@ def test_every_figure_and_cell_exists(finished_run):
     # + five Figure-1 sources by ICL, four each by probe and LoRA-MC; the ladder: StrategyQA
     # easy / hard at k = 3 for both models, and tiny2's zero-shot cells (4 datasets), MMLU easy
     # / hard and five Figure-1 sources; noisy labels: easy / hard at p = 0.4 in two modes
-    assert len(records) == prompting + trained + 5 + 8 + 2 * 2 + 4 + 2 + 5 + 2 * 2
+    # weak-to-strong: the supervisor; tiny2's ARC gold easy / hard for ICL, probe and LoRA-MC,
+    # the same on weak labels, and probe and LoRA-MC on weak labels with the confidence loss
+    w2s = 1 + 3 * 2 + 3 * 2 + 2 * 2
+    assert len(records) == prompting + trained + 5 + 8 + 2 * 2 + 4 + 2 + 5 + 2 * 2 + w2s
     for rec in records:
         cell = json.loads(rec.read_text())
         assert cell["cell_sha256"] and cell["packages"]["torch"]
@@ -179,6 +192,14 @@ def test_every_figure_and_cell_exists(finished_run):
     assert list(dict.fromkeys(scaling["model"])) == order  # facets by measured strength
     by_model = pd.read_csv(work / "results/figure_data/fig-third-grade-to-college-by-model.csv")
     assert list(dict.fromkeys(by_model["facet"])) == order and len(by_model) == 10
+    pgr = pd.read_csv(work / "results/tables/tab-sgr-vs-pgr.csv")
+    assert list(pgr["method_label"]) == [
+        "ICL", "Linear Probe", "Linear Probe + conf. loss", "LoRA", "LoRA + conf. loss",
+    ]  # fmt: skip
+    assert pgr["n_items"].gt(0).all() and pgr["weak"].between(0, 1).all()
+    assert pgr["weak_label_accuracy_hard"].between(0, 1).all()
+    weak_cells = [json.loads(r.read_text()) for r in records if "-weak_tiny_icl_n2" in str(r)]
+    assert len(weak_cells) == 3 * 2 + 2 * 2
 
 
 #: The 25 figure and table ids of the paper (docs/figures.md), and the project's own.
@@ -192,7 +213,9 @@ PAPER_IDS = {
     "fig-train-test-gap", "fig-third-grade-to-college-by-method",
     "fig-third-grade-to-college-by-model", "fig-strategyqa-by-model",
 }  # fmt: skip
-OWN_IDS = {"tab-sgr-vs-paper", "tab-mdl-online", "tab-model-ladder"}
+OWN_IDS = {
+    "tab-sgr-vs-paper", "tab-mdl-online", "tab-model-ladder", "tab-sgr-vs-pgr", "fig-sgr-vs-pgr",
+}  # fmt: skip
 
 
 def test_every_id_from_one_command_with_its_files_and_caption(finished_run):
@@ -413,6 +436,8 @@ STATISTICS_RULES = {
     "tab_sgr_vs_paper",
     "tab_sgr_by_method",
     "tab_all_to_all",
+    "tab_sgr_vs_pgr",
+    "fig_sgr_vs_pgr",
 }
 
 
@@ -443,7 +468,7 @@ def test_editing_the_scorer_reruns_the_cells_that_score(finished_run):
     # every cell job: prompting and LoRA cells score; probes read features the model scored
     assert {r for r in rules if r.startswith("cells_")} == {g.name for g in plan.groups.values()}
     assert all(rules[g.name] == 1 for g in plan.groups.values())
-    assert rules["extract_hidden_states"] == 3
+    assert rules["extract_hidden_states"] == 4  # + tiny2's ARC features (weak-to-strong)
     assert not {"prepare_dataset", "annotate_human_hardness", "convert_model"} & set(rules)
 
 

@@ -334,7 +334,11 @@ def test_cell_jobs_group_cells_by_dataset_model_and_kind(default, paper):
         if not (d == "gsm8k" and k == "probe")
     } | {
         (f"{d}/gemma3-270m/prompting", "prompting") for d in ("arc", "mmlu", "strategyqa", "gsm8k")
-    } | {("arc/gemma3-270m/probe", "probe")}  # the weak-to-strong student's probes
+    } | {  # the weak-to-strong cells no other experiment needs: jobs of their own
+        ("arc/gemma3-270m/probe-w2s", "probe"),
+        ("arc/gemma3-270m/prompting-w2s", "prompting"),
+        ("arc/smollm2-135m/prompting-w2s", "prompting"),
+    }
     for plan in (default, paper):
         cells = [s for g in plan.groups.values() for s in g.cells]
         assert sorted(c.directory for c in cells) == sorted(plan.cells)

@@ -300,9 +300,12 @@ def test_the_plan_adds_the_panels_cells_and_nothing_else_changes():
     # icl: easy/hard gold + weak; probe: the same + the two confidence-loss students
     assert len(students) == 4 + 6
     assert sum(s.confidence > 0 for s in students) == 2
-    weak_inputs = plan.group_inputs(plan.groups["arc/gemma3-270m/probe"])["weak_labels"]
+    weak_inputs = plan.group_inputs(plan.groups["arc/gemma3-270m/probe-w2s"])["weak_labels"]
     assert weak_inputs == [f"{sup[0].directory}/predictions.parquet"]
     assert {"tab-sgr-vs-pgr", "fig-sgr-vs-pgr"} <= set(plan.outputs)
+    # switching the experiment on adds jobs and changes no existing one
+    for folder, group in base.groups.items():
+        assert plan.group_params(plan.groups[folder]) == base.group_params(group), folder
     rows = plan.outputs["tab-sgr-vs-pgr"].params["panels"]
     assert [r["method_label"] for r in rows] == ["ICL", "Linear Probe", "Linear Probe + conf. loss"]
 

@@ -290,6 +290,7 @@ class Plan:
         self.trained_methods = list(self.trained.get("methods") or [])
         self.cells: dict[str, CellSpec] = {}
         self.representations: dict[str, Representation] = {}
+        self.w2s_only: set[str] = set()  # cells no experiment but weak-to-strong plans
         if self.exp:
             self._plan_grid()
             self._plan_transfer()
@@ -692,7 +693,8 @@ class Plan:
         w2s = self.w2s_config
         conf = set((w2s.get("confidence") or {}).get("methods") or [])
         out = []
-        for method in w2s.get("methods") or {}:
+        order = ("icl", "probe", "lora_mc")  # the by-method figures' order, not the config's
+        for method in sorted(w2s.get("methods") or {}, key=order.index):
             out.append((method, False))
             if method in conf:
                 out.append((method, True))
@@ -703,6 +705,8 @@ class Plan:
             for measure in self.w2s_measures(dataset):
                 for method, confidence in self.w2s_variants():
                     for spec in self.w2s_arms(dataset, measure, method, confidence).values():
+                        if spec.directory not in self.cells:  # only this experiment needs it
+                            self.w2s_only.add(spec.directory)
                         self._add(spec)
 
     def w2s_panel_specs(self) -> list[dict[str, Any]]:
@@ -755,6 +759,8 @@ class Plan:
             if grouped:  # dataset/model/kind
                 kind = registry.method(spec.method).kind
                 folder = f"{spec.dataset}/{spec.model}/{kind}"
+                if spec.directory in self.w2s_only:  # switching it on reruns no other job
+                    folder += "-w2s"
             name = "cells_" + "".join(c if c.isalnum() else "_" for c in folder)
             self.groups.setdefault(folder, CellGroup(name, folder)).cells.append(spec)
 

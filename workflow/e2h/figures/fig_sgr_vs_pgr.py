@@ -215,7 +215,8 @@ def draw(data: pd.DataFrame, title: str = TITLE) -> plt.Figure:
             for xi, (_, r) in zip(x + offset, d.iterrows(), strict=True):
                 value = r[name]
                 if not r[f"{name}_gap_positive"] or not math.isfinite(value):
-                    ax.text(xi, step, "no gap", ha="center", va="bottom", fontsize=7, rotation=90)
+                    ax.text(xi, step, "no\ngap", ha="center", va="bottom", fontsize=6,
+                            color=COLOURS[name])  # fmt: skip
                     continue
                 vague = not r[f"{name}_gap_ci_low"] > 0
                 ax.bar(xi, value, width=0.38, color=COLOURS[name], alpha=0.35 if vague else 1.0,
@@ -247,8 +248,8 @@ def draw(data: pd.DataFrame, title: str = TITLE) -> plt.Figure:
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[n]) for n in ("sgr", "pgr")]
-    fig.legend(handles, ["SGR (easy gold labels)", "PGR (weak labels, hard items)"],
-               loc="outside lower center", ncols=2, fontsize=8)  # fmt: skip
+    axes.flat[0].legend(handles, ["SGR (easy gold labels)", "PGR (weak labels, hard items)"],
+                        loc="upper right", fontsize=7)  # fmt: skip
     fig.suptitle(title)
     fig.supxlabel(
         "whiskers: 95 % bootstrap interval; hatched: the gap (Hard − Unsup or Hard − Weak) is "
