@@ -51,6 +51,7 @@ class WeakLabels:
         if missing:
             raise ValueError(f"{source}: the supervisor's predictions lack {sorted(missing)}")
         self.source = source
+        self.sha256: str | None = None  # of the file it was read from
         self.frame = predictions.assign(id=predictions["id"].astype(str)).set_index(
             ["resample", "id"]
         )
@@ -59,7 +60,15 @@ class WeakLabels:
 
     @classmethod
     def read(cls, path: str | Path) -> WeakLabels:
-        return cls(pd.read_parquet(path), str(path))
+        import hashlib
+
+        out = cls(pd.read_parquet(path), str(path))
+        out.sha256 = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return out
+
+    def record(self) -> dict[str, object]:
+        """Provenance for the student's cell record: which predictions it learned from."""
+        return {"weak_labels": {"path": self.source, "sha256": self.sha256}}
 
     def _rows(self, resample: int, ids: Sequence[str]) -> pd.DataFrame:
         keys = [(int(resample), str(i)) for i in ids]

@@ -23,7 +23,8 @@ def main(smk) -> None:
             entry["batch_size"], entry["max_length"], weak=weak,
         )  # fmt: skip
         summary = summarise_cell(pred, data.test_table, data.measure)
-        return CellJob(pred, summary, dict(params["spec"]))
+        details = weak.record() if weak is not None else None
+        return CellJob(pred, summary, dict(params["spec"]), details=details)
 
     run_cell_group(smk, run_one)
 

@@ -82,6 +82,8 @@ def main(smk) -> None:
             )  # fmt: skip
             details = {"training": logs}
         summary = summarise_cell(pred, test_table, data.measure)
+        if weak is not None:
+            details.update(weak.record())
         return CellJob(pred, summary, {**spec.as_dict(), kind: settings}, model_info, details)
 
     run_cell_group(smk, run_one)
