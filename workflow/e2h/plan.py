@@ -1426,11 +1426,11 @@ class Plan:
         w2s = self.w2s_panel_specs() if self.exp else []
         if w2s:
             cells = sorted({p for s in w2s for p in s["arms"].values()})
-            params = {"panels": w2s, "tables": table_map, **sgr_boot}
-            self._add_output("tab-sgr-vs-pgr", {"cells": cells, "tables": tables}, params)
-            self._add_output(
-                "fig-sgr-vs-pgr", {"cells": cells, "tables": tables}, {**params, **fig}
-            )
+            used = {d: table_map[d] for d in dict.fromkeys(s["dataset"] for s in w2s)}
+            params = {"panels": w2s, "tables": used, **sgr_boot}
+            inputs = {"cells": cells, "tables": list(used.values())}
+            self._add_output("tab-sgr-vs-pgr", inputs, params)
+            self._add_output("fig-sgr-vs-pgr", inputs, {**params, **fig})
 
     def _plan_ladder_outputs(
         self, tables: list[str], table_map: dict[str, str], boot: dict, fig: dict
