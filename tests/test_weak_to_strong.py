@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -129,7 +130,7 @@ def test_weak_labels_never_see_the_gold_labels_of_student_or_test_items(table):
     assert list(out["answer_text"]) == [["a", "b", "c", "d"][k] for k in hard]
     assert 0.3 < weak.accuracy(0, labelled) < 1.0  # weak: better than chance, not gold
     with pytest.raises(KeyError, match="no weak label for 1 training item"):
-        weak.hard(0, [next(iter(trained))])
+        weak.hard(0, splits(table, spec)[0].train_ids[:1])  # its own training item
 
 
 def test_a_weak_label_probe_trains_on_the_supervisors_labels(table):
@@ -194,9 +195,14 @@ def test_pgr_on_known_arms_and_the_supervisors_labels_are_not_its_test():
     assert row["supervisor_accuracy_labelled"] == 1.0 and row["n_items"] == n
     # a supervisor as good as the ceiling leaves no gap: no PGR, said so
     preds["weak"] = arm(28)
-    row = fig_mod.build([spec], 500, 0, purpose="test").iloc[0]
+    frame = fig_mod.build([spec], 500, 0, purpose="test")
+    row = frame.iloc[0]
     assert not row["pgr_gap_positive"] and math.isnan(row["pgr"])
-    assert "no gap" in fig_mod.table(pd.DataFrame([row]))["PGR"].iloc[0]
+    assert "no gap" in fig_mod.table(frame)["PGR"].iloc[0]
+    fig = fig_mod.draw(frame)  # accuracies above, ratios below; "no gap" written, not drawn
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert len(fig.axes) == 2 and "no\ngap" in texts and f"{row['sgr']:.2f}" in texts
+    plt.close(fig)
 
 
 def test_confidence_loss_by_hand():

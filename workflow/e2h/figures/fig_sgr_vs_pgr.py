@@ -193,67 +193,98 @@ def y_limits(data: pd.DataFrame) -> tuple[float, float]:
     return (low - pad if low < 0 else 0.0), high + pad
 
 
+#: The accuracy row's arms, colours and labels (the ratio row's inputs).
+ARM_STYLE = {
+    "unsup": ("#8c8c8c", "Unsup"),
+    "weak": ("#d62728", "Weak (supervisor)"),
+    "easy": ("#1f77b4", "Easy"),
+    "w2s": ("#ff7f0e", "W2S"),
+    "easy_weak": ("#9467bd", "Easy x weak"),
+    "hard": ("#2ca02c", "Hard (ceiling)"),
+}
+
+
+def accuracy_bars(ax, d: pd.DataFrame) -> None:
+    """Hard-test accuracy of every arm per student method, with 95 % whiskers: what the
+    ratios below are made of (and why one has no gap)."""
+    x = np.arange(len(d))
+    width = 0.8 / len(ARM_STYLE)
+    for k, (arm, (colour, label)) in enumerate(ARM_STYLE.items()):
+        xs = x - 0.4 + width * (k + 0.5)
+        values = d[arm].to_numpy(dtype=float)
+        low, high = d[f"{arm}_ci_low"].to_numpy(float), d[f"{arm}_ci_high"].to_numpy(float)
+        ax.bar(xs, values, width=width * 0.9, color=colour, label=label)
+        ax.errorbar(xs, (low + high) / 2, yerr=(high - low) / 2, fmt="none", ecolor="black",
+                    capsize=1.5, lw=0.8)  # fmt: skip
+    ax.set_xticks(x, d["method_label"], fontsize=8)
+    ax.set_xlim(-0.6, len(d) - 0.4)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("hard-test accuracy")
+    ax.legend(fontsize=6, ncols=3, loc="upper right")
+
+
+def ratio_bars(ax, d: pd.DataFrame, ylim: tuple[float, float]) -> None:
+    """Per student method an SGR and a PGR bar with its 95 % interval; "no gap" where the
+    denominator is not positive, hatched where its interval contains 0."""
+    step = 0.02 * (ylim[1] - ylim[0])
+    x = np.arange(len(d))
+    for offset, name in ((-0.2, "sgr"), (0.2, "pgr")):
+        for xi, (_, r) in zip(x + offset, d.iterrows(), strict=True):
+            value = r[name]
+            if not r[f"{name}_gap_positive"] or not math.isfinite(value):
+                ax.text(xi, step, "no\ngap", ha="center", va="bottom", fontsize=6,
+                        color=COLOURS[name])  # fmt: skip
+                continue
+            vague = not r[f"{name}_gap_ci_low"] > 0
+            ax.bar(xi, value, width=0.38, color=COLOURS[name], alpha=0.35 if vague else 1.0,
+                   hatch="//" if vague else None, edgecolor=COLOURS[name])  # fmt: skip
+            low, high = r[f"{name}_ci_low"], r[f"{name}_ci_high"]
+            top = value
+            if math.isfinite(low) and math.isfinite(high):
+                ax.errorbar(xi, (low + high) / 2, yerr=(high - low) / 2, fmt="none",
+                            ecolor="black", capsize=2)  # fmt: skip
+                top = max(value, high)
+            ax.text(xi, top + step, f"{value:.2f}", ha="center", va="bottom", fontsize=7)
+    labels = [
+        f"{m}\nweak {w:.0%} / ceil. {h:.0%}"
+        for m, w, h in zip(d["method_label"], d["weak"], d["hard"], strict=True)
+    ]
+    ax.set_xticks(x, labels, fontsize=7)
+    ax.set_xlim(-0.6, len(d) - 0.4)
+    ax.set_ylim(*ylim)
+    ax.axhline(0.0, lw=0.8, color="black")
+    ax.axhline(1.0, ls="--", lw=0.8, color="black")
+    ax.set_ylabel("gap recovered")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[n]) for n in ("sgr", "pgr")]
+    ax.legend(handles, ["SGR (easy gold labels)", "PGR (weak labels, hard items)"],
+              loc="upper right", fontsize=7)  # fmt: skip
+
+
 def draw(data: pd.DataFrame, title: str = TITLE) -> plt.Figure:
-    """One facet per (dataset, measure); per student method an SGR and a PGR bar with its
-    95 % interval. No bar where the gap is not positive ("no gap"); hatched where the gap's
-    interval contains 0."""
+    """One column per (dataset, measure): the arms' hard-test accuracies above, SGR beside
+    PGR per student method below."""
     panels = list(dict.fromkeys(zip(data["dataset"], data["measure"], strict=True)))
     if not panels:
         raise ValueError(f"{title}: no panels to draw")
-    ncols = min(2, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    width = max(3.0 + 1.4 * data.groupby(["dataset", "measure"]).size().max(), 6.0)
+    width = max(3.0 + 1.6 * data.groupby(["dataset", "measure"]).size().max(), 6.5)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(width * ncols, 3.6 * nrows), squeeze=False, layout="constrained"
+        2, len(panels), figsize=(width * len(panels), 7.0), squeeze=False, layout="constrained"
     )
     ylim = y_limits(data)
-    step = 0.02 * (ylim[1] - ylim[0])
-    for ax, (dataset, measure) in zip(axes.flat, panels, strict=False):
+    for col, (dataset, measure) in enumerate(panels):
         d = data[(data["dataset"] == dataset) & (data["measure"] == measure)]
-        x = np.arange(len(d))
-        for offset, name in ((-0.2, "sgr"), (0.2, "pgr")):
-            for xi, (_, r) in zip(x + offset, d.iterrows(), strict=True):
-                value = r[name]
-                if not r[f"{name}_gap_positive"] or not math.isfinite(value):
-                    ax.text(xi, step, "no\ngap", ha="center", va="bottom", fontsize=6,
-                            color=COLOURS[name])  # fmt: skip
-                    continue
-                vague = not r[f"{name}_gap_ci_low"] > 0
-                ax.bar(xi, value, width=0.38, color=COLOURS[name], alpha=0.35 if vague else 1.0,
-                       hatch="//" if vague else None, edgecolor=COLOURS[name])  # fmt: skip
-                low, high = r[f"{name}_ci_low"], r[f"{name}_ci_high"]
-                if math.isfinite(low) and math.isfinite(high):
-                    ax.errorbar(xi, (low + high) / 2, yerr=(high - low) / 2, fmt="none",
-                                ecolor="black", capsize=2)  # fmt: skip
-                    top = max(value, high)
-                else:
-                    top = value
-                ax.text(xi, top + step, f"{value:.2f}", ha="center", va="bottom", fontsize=7)
-        labels = [
-            f"{m}\nweak {w:.0%} / ceil. {h:.0%}"
-            for m, w, h in zip(d["method_label"], d["weak"], d["hard"], strict=True)
-        ]
-        ax.set_xticks(x, labels, fontsize=7)
-        ax.set_xlim(-0.6, len(d) - 0.4)
-        ax.set_ylim(*ylim)
-        ax.axhline(0.0, lw=0.8, color="black")
-        ax.axhline(1.0, ls="--", lw=0.8, color="black")
         first = d.iloc[0]
-        ax.set_title(
-            f"{registry.dataset(dataset).short_name}, {registry.measure_label(measure)}\n"
+        accuracy_bars(axes[0, col], d)
+        axes[0, col].set_title(
+            f"{registry.dataset(dataset).short_name}, {registry.measure_label(measure)}: "
             f"student {first['student']}, supervisor {first['supervisor']}",
             fontsize=9,
         )
-        ax.set_ylabel("gap recovered")
-    for ax in axes.flat[len(panels) :]:
-        ax.axis("off")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[n]) for n in ("sgr", "pgr")]
-    axes.flat[0].legend(handles, ["SGR (easy gold labels)", "PGR (weak labels, hard items)"],
-                        loc="upper right", fontsize=7)  # fmt: skip
+        ratio_bars(axes[1, col], d, ylim)
     fig.suptitle(title)
     fig.supxlabel(
-        "whiskers: 95 % bootstrap interval; hatched: the gap (Hard − Unsup or Hard − Weak) is "
-        "not significant",
+        "whiskers: 95 % bootstrap intervals; hatched: the gap (Hard − Unsup or Hard − Weak) is "
+        "not significant; no gap: Hard is not above Unsup (SGR) or Weak (PGR)",
         fontsize=8,
     )
     return fig
