@@ -730,10 +730,6 @@ class Plan:
                                 **w2s["supervisor"],
                             ),
                             "arms": {arm: predictions(spec) for arm, spec in arms.items()},
-                            "levels": {
-                                arm: spec.train if arm != "weak" else SUPERVISOR
-                                for arm, spec in arms.items()
-                            },
                         }
                     )
         return specs
