@@ -125,7 +125,7 @@ def draw(data: pd.DataFrame, labels: dict[str, str] | None = None) -> plt.Figure
                 ax.text(
                     j,
                     i,
-                    f"{value:.2f}",
+                    f"{round(float(value), 2) + 0.0:.2f}",  # never "-0.00"
                     ha="center",
                     va="center",
                     fontsize=9,
