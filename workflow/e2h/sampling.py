@@ -90,17 +90,16 @@ def draw_split(
     """Training ids (first ``n_train`` of a keyed permutation of the stratum minus the test
     sample) in a keyed order, and the test ids (the sample, or every other probing item)."""
     probing = sorted(table.loc[table["probing"], "id"])
-    cap = set(test_cap) if test_cap is not None else set()
     train: list[str] = []
     if n_train > 0:
-        pool = [i for i in stratum(table, measure, train_level) if i not in cap]
-        if len(pool) < n_train:
+        chosen = first_draws(
+            table, dataset, measure, train_level, resample, n_train, test_cap, base_seed
+        )
+        if len(chosen) < n_train:  # the whole stratum outside the test sample
             raise EmptySplitError(
-                f"{dataset}/{measure}: the {train_level} stratum has {len(pool)} items outside "
+                f"{dataset}/{measure}: the {train_level} stratum has {len(chosen)} items outside "
                 f"the test sample, fewer than the {n_train} training items asked for"
             )
-        perm = rng("train_perm", dataset, measure, train_level, resample, base_seed=base_seed)
-        chosen = [pool[i] for i in perm.permutation(len(pool))[:n_train]]
         order = rng("icl_order", dataset, measure, train_level, resample, base_seed=base_seed)
         train = [chosen[i] for i in order.permutation(len(chosen))]
     held = set(train)
@@ -126,7 +125,7 @@ def first_draws(
 ) -> list[str]:
     """The training items of a draw of up to ``n`` (fewer where the stratum is smaller): every
     item any cell of that (measure, level, resample) with at most ``n`` items trains on,
-    because draws are nested (the first n of one keyed permutation, as in ``draw_split``)."""
+    because draws are nested (the first n of one keyed permutation; ``draw_split`` orders them)."""
     cap = set(test_cap) if test_cap is not None else set()
     pool = [i for i in stratum(table, measure, level) if i not in cap]
     perm = rng("train_perm", dataset, measure, level, resample, base_seed=base_seed)
