@@ -45,7 +45,7 @@ CELL_FILES = ("predictions.parquet", "cell.json")
 #: and ``CellSpec.from_directory`` reads it.
 CELL_PATH = (
     "results/cells/{dataset}/{model}/{method}-{prompt}/{measure}/{train}-n{n}{noise}{labels}"
-    "{confidence}/"
+    "{confidence}{tests}/"
     "r{resamples}-cap{cap}-s{seed}"
 )
 #: Label-noise modes (docs/methods.md#noisy-labels): a corrupted training label is replaced by
@@ -74,7 +74,11 @@ WILDCARDS = {
     "labels": r"(?:-weak_[a-z0-9][a-z0-9.-]*_[a-z][a-z_]*_n\d+)?",
     # empty without Burns et al.'s auxiliary confidence loss, else "-conf<alpha_max>"
     "confidence": r"(?:-conf[0-9.]+)?",
+    # empty when the cell tests every level of its capped sample, else "-test_<level>"
+    "tests": r"(?:-test_(?:easy|medium|hard))?",
 }
+#: Test levels a cell can be narrowed to (``CellSpec.test_level``).
+TEST_LEVELS = ("easy", "medium", "hard")
 _PATH_RE = re.compile(
     re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>{WILDCARDS[m.group(1)]})", CELL_PATH)
 )
@@ -106,8 +110,22 @@ class CellSpec:
     labels: str = ""
     #: the auxiliary confidence loss's maximum mixing weight (0 = plain cross-entropy)
     confidence: float = 0.0
+    #: "" = the cell tests every level of its test sample; a level = only that level's items.
+    #: The training draw and the seeds do not depend on it: the cell trains on exactly what
+    #: its every-level twin trains on. e2h.plan narrows a cell when every output reading it
+    #: reads only that level (docs/speed.md#test-levels).
+    test_level: str = ""
 
     def __post_init__(self) -> None:
+        if self.test_level and self.test_level not in TEST_LEVELS:
+            raise ValueError(
+                f"cell test_level {self.test_level!r}: '' (every level) or one of {TEST_LEVELS}"
+            )
+        if self.test_level and (self.measure == ANY_MEASURE or self.train == "unsup"):
+            raise ValueError(
+                f"cell test_level {self.test_level!r}: a cell of measure {self.measure!r}, train "
+                f"{self.train!r} has no test levels to narrow to"
+            )
         if self.labels and not re.fullmatch(WILDCARDS["labels"], "-" + self.labels):
             raise ValueError(f"cell labels {self.labels!r}: '' or weak_<model>_<method>_n<n>")
         if not 0.0 <= float(self.confidence) <= 1.0:
@@ -148,6 +166,7 @@ class CellSpec:
                 "noise": self.noise_token,
                 "labels": f"-{self.labels}" if self.labels else "",
                 "confidence": f"-conf{float(self.confidence):g}" if self.confidence else "",
+                "tests": f"-test_{self.test_level}" if self.test_level else "",
             }
         )
 
@@ -170,6 +189,8 @@ class CellSpec:
             noise["labels"] = raw["labels"].removeprefix("-")
         if raw["confidence"]:
             noise["confidence"] = float(raw["confidence"].removeprefix("-conf"))
+        if raw["tests"]:
+            noise["test_level"] = raw["tests"].removeprefix("-test_")
         return cls(
             **{k: raw[k] for k in ("dataset", "model", "method", "prompt", "measure", "train")},
             n=int(raw["n"]),
@@ -194,7 +215,8 @@ class CellSpec:
         out = {**asdict(self), "cap_measures": list(self.cap_measures)}
         if not self.noise:
             del out["noise"], out["noise_mode"]
-        for key in ("labels", "confidence"):  # gold labels, plain loss: as before they existed
+        # gold labels, plain loss, every test level: as before these fields existed
+        for key in ("labels", "confidence", "test_level"):
             if not out[key]:
                 del out[key]
         return out
@@ -214,7 +236,7 @@ class CellSpec:
 
 PATH_FIELDS = (
     "dataset", "model", "method", "prompt", "measure", "train", "n", "resamples", "cap", "seed",
-    "noise", "noise_mode", "labels", "confidence",
+    "noise", "noise_mode", "labels", "confidence", "test_level",
 )  # fmt: skip
 
 
@@ -246,6 +268,26 @@ def splits(table: pd.DataFrame, spec: CellSpec) -> list[Split]:
         return [Split([], zero_shot_test_ids(table, spec))]
     if spec.is_supervisor:
         return [supervisor_resample(table, spec, r)[0] for r in range(spec.resamples)]
+    return [_narrowed(table, spec, s) for s in _full_splits(table, spec)]
+
+
+def _narrowed(
+    table: pd.DataFrame, spec: CellSpec, split: Split, keep: frozenset[str] = frozenset()
+) -> Split:
+    """``split`` with only the test items of ``spec.test_level`` (and ``keep``); the draws
+    are made on the full sample first, so training items are the every-level twin's."""
+    if not spec.test_level:
+        return split
+    level = table.set_index("id")[f"{spec.measure}_level"]
+    test = [i for i in split.test_ids if i in keep or level.get(i) == spec.test_level]
+    if not test:
+        raise EmptySplitError(
+            f"{spec.directory}: no test item of level {spec.test_level} in the test sample"
+        )
+    return Split(split.train_ids, test)
+
+
+def _full_splits(table: pd.DataFrame, spec: CellSpec) -> list[Split]:
     out = []
     for r in range(spec.resamples):
         cap = capped_test_sample(
@@ -271,10 +313,12 @@ def supervisor_resample(table: pd.DataFrame, spec: CellSpec, r: int) -> tuple[Sp
     cap = capped_test_sample(
         table, spec.dataset, spec.measure, r, spec.cap, reserve=spec.reserve, base_seed=spec.seed
     )
-    return supervisor_split(
+    split, labelled = supervisor_split(
         table, spec.dataset, spec.measure, r, spec.n, spec.reserve, STUDENT_LEVELS, cap,
         base_seed=spec.seed,
     )  # fmt: skip
+    # the students' items are labels, not tests: kept whatever the test level
+    return _narrowed(table, spec, split, keep=frozenset(labelled)), labelled
 
 
 def ids_hash(ids: list[str]) -> str:

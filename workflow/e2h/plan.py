@@ -47,6 +47,11 @@ JOB_FIELDS = ("billion_parameters", "gpus", "mem_mb", "runtime", "threads")
 SECONDARY_LEVELS = ["easy", "hard"]
 #: Training sources of the learning curves (fig-cost-curves).
 CURVE_LEVELS = ["easy", "hard"]
+#: The test level most outputs read (fig-e2h-main, the SGR figures and tables, the curves, the
+#: by-model figures). A cell only such outputs read scores only that level's test items; the
+#: grid's ICL cells (fig-e2h-all-test, tab-sgr's "all" rows), the train = All cells
+#: (tab-all-to-all, fig-acc-vs-test-hardness) and zero-shot cells test every level.
+TEST_LEVEL = "hard"
 #: Prompt of the 3rd grade → college cells: MMLU's prompt of each method.
 TRANSFER_DATASET = "mmlu"
 #: The model ladder's by-model panels (docs/methods.md#model-ladder): id → (dataset, measure).
@@ -289,6 +294,8 @@ class Plan:
         self.trained = (self.exp or {}).get("trained") or {}
         self.trained_methods = list(self.trained.get("methods") or [])
         self.cells: dict[str, CellSpec] = {}
+        # every planned cell by its every-level folder (the key a narrowed cell is found by)
+        self._wide: dict[str, CellSpec] = {}
         self.representations: dict[str, Representation] = {}
         self.w2s_only: set[str] = set()  # cells no experiment but weak-to-strong plans
         if self.exp:
@@ -298,6 +305,7 @@ class Plan:
             self._plan_ladder()
             self._plan_noise()
             self._plan_weak_to_strong()
+            self.cells = {spec.directory: spec for spec in self._wide.values()}
             self._plan_representations()
         self.groups: dict[str, CellGroup] = {}
         self._plan_groups()
@@ -362,8 +370,32 @@ class Plan:
             measures.append(ANY_MEASURE)
         return tuple(measures)
 
-    def _add(self, spec: CellSpec) -> None:
-        self.cells.setdefault(spec.directory, spec)
+    def _add(self, spec: CellSpec, test_level: str = "") -> None:
+        """Plan a cell. ``test_level``: the one test level every output of the calling
+        experiment reads of it ("" = more than one), so it scores only those items; a cell
+        two experiments ask for tests what either reads (docs/speed.md#test-levels)."""
+        key = spec.directory
+        asked = replace(spec, test_level=test_level) if test_level else spec
+        planned = self._wide.get(key)
+        if planned is None:
+            self._wide[key] = asked
+        elif planned.test_level != asked.test_level:
+            self._wide[key] = spec
+
+    @staticmethod
+    def _key(spec: CellSpec) -> str:
+        return replace(spec, test_level="").directory
+
+    def resolve(self, spec: CellSpec) -> CellSpec:
+        """The planned cell of ``spec``'s condition, narrowed to one test level or not."""
+        planned = self._wide.get(self._key(spec))
+        if planned is None:
+            raise PlanError(f"{spec.directory}: not a planned cell")
+        return planned
+
+    def path(self, spec: CellSpec) -> str:
+        """The predictions file of ``spec``'s planned cell (see :meth:`resolve`)."""
+        return predictions(self.resolve(spec))
 
     def _grid_cell(
         self,
@@ -412,17 +444,21 @@ class Plan:
                 for measure in measures:
                     for level in self._levels(dataset, measure, train_levels):
                         self._add(cell(dataset, model, info.supervised, measure, level, k))
+                # the outputs below read the hard test level only (TEST_LEVEL)
                 for measure in extra:  # ICL arms of fig-sgr-by-method-extra
                     for level in trained_levels:
                         if measure not in measures or level not in train_levels:
-                            self._add(cell(dataset, model, info.supervised, measure, level, k))
+                            spec = cell(dataset, model, info.supervised, measure, level, k)
+                            self._add(spec, TEST_LEVEL)
                 for measure in self.secondary_measures(dataset):  # fig-e2h-extra-measures
                     for level in self._levels(dataset, measure, SECONDARY_LEVELS):
-                        self._add(cell(dataset, model, info.supervised, measure, level, k))
-                for method in self.sgr_methods(dataset):
+                        spec = cell(dataset, model, info.supervised, measure, level, k)
+                        self._add(spec, TEST_LEVEL)
+                for method in self.sgr_methods(dataset):  # fig-sgr-by-method(-extra)
                     for measure in measures + extra:
                         for level in self._levels(dataset, measure, trained_levels):
-                            self._add(cell(dataset, model, method, measure, level, self.n(method)))
+                            spec = cell(dataset, model, method, measure, level, self.n(method))
+                            self._add(spec, TEST_LEVEL)
                 if exp["all_to_all"]:
                     for method in self.all_to_all_methods(dataset):
                         n = self.n(method) if registry.method(method).trained else k
@@ -454,7 +490,7 @@ class Plan:
                             spec = self._grid_cell(
                                 dataset, model, lc["method"], measure, level, n, lc["resamples"]
                             )
-                            self._add(spec)
+                            self._add(spec, TEST_LEVEL)  # fig-cost-curves: hard test
 
     def curve_specs(self) -> list[dict[str, Any]]:
         """fig-cost-curves: per (model, dataset, measure), {arm: {n: predictions path}}."""
@@ -465,7 +501,7 @@ class Plan:
                 for measure in self.curve_measures(dataset):
                     arms = {
                         level: {
-                            int(n): predictions(
+                            int(n): self.path(
                                 self.one(
                                     dataset=dataset, model=model, method=lc["method"],
                                     measure=measure, train=level, n=int(n),
@@ -519,7 +555,7 @@ class Plan:
 
     def transfer_cells(self, method: str, model: str | None = None) -> dict[str, str]:
         """{source: predictions path} of one method; every method shares the zero-shot cell."""
-        return {s: predictions(self.transfer_spec(method, s, model)) for s in SOURCES}
+        return {s: self.path(self.transfer_spec(method, s, model)) for s in SOURCES}
 
     def _plan_transfer(self) -> None:
         for method in self.transfer_methods():
@@ -551,8 +587,8 @@ class Plan:
         for model in self.models:
             for mode in nl["modes"]:
                 for p in nl["noise"]:
-                    for level in CURVE_LEVELS:
-                        self._add(self.noise_cell(model, level, p, mode))
+                    for level in CURVE_LEVELS:  # fig-noisy-labels: hard test
+                        self._add(self.noise_cell(model, level, p, mode), TEST_LEVEL)
 
     def noise_specs(self) -> list[dict[str, Any]]:
         """fig-noisy-labels: per (model, mode), {source: {easy p: predictions path}}."""
@@ -564,7 +600,7 @@ class Plan:
             for mode in nl["modes"]:
                 arms = {
                     level: {
-                        float(p): predictions(self.noise_cell(model, level, p, mode))
+                        float(p): self.path(self.noise_cell(model, level, p, mode))
                         for p in nl["noise"]
                     }
                     for level in CURVE_LEVELS
@@ -622,7 +658,7 @@ class Plan:
         """tab-model-ladder: {model: {dataset: zero-shot predictions}} on the same items."""
         return {
             model: {
-                dataset: predictions(
+                dataset: self.path(
                     self._grid_cell(
                         dataset, model, registry.dataset(dataset).unsup, ANY_MEASURE, "unsup", 0
                     )
@@ -639,8 +675,9 @@ class Plan:
                 self._add(self._grid_cell(dataset, model, info.unsup, ANY_MEASURE, "unsup", 0))
         for output_id, (dataset, measure) in self.ladder_panels().items():
             for model in self.ladder_models(output_id):
-                for spec in self._ladder_arms(model, dataset, measure).values():
-                    self._add(spec)
+                for arm, spec in self._ladder_arms(model, dataset, measure).items():
+                    # the by-model figures read the hard test level
+                    self._add(spec, "" if arm == "unsup" else TEST_LEVEL)
         if self.transfer_config:
             icl = registry.dataset(TRANSFER_DATASET).supervised
             for model in self.ladder_models("fig-third-grade-to-college-by-model"):
@@ -704,10 +741,12 @@ class Plan:
         for dataset in self.grid_datasets():
             for measure in self.w2s_measures(dataset):
                 for method, confidence in self.w2s_variants():
-                    for spec in self.w2s_arms(dataset, measure, method, confidence).values():
-                        if spec.directory not in self.cells:  # only this experiment needs it
+                    arms = self.w2s_arms(dataset, measure, method, confidence)
+                    for arm, spec in arms.items():
+                        if spec.directory not in self._wide:  # only this experiment needs it
                             self.w2s_only.add(spec.directory)
-                        self._add(spec)
+                        # tab-sgr-vs-pgr reads the hard test level
+                        self._add(spec, "" if arm == "unsup" else TEST_LEVEL)
 
     def w2s_panel_specs(self) -> list[dict[str, Any]]:
         """tab-sgr-vs-pgr, fig-sgr-vs-pgr: one row per (dataset, measure, method, loss)."""
@@ -729,7 +768,7 @@ class Plan:
                                 label=registry.method(w2s["supervisor"]["method"]).label,
                                 **w2s["supervisor"],
                             ),
-                            "arms": {arm: predictions(spec) for arm, spec in arms.items()},
+                            "arms": {arm: self.path(spec) for arm, spec in arms.items()},
                         }
                     )
         return specs
@@ -741,7 +780,7 @@ class Plan:
         for model in self.ladder_models(output_id):
             arms = self._ladder_arms(model, dataset, measure)
             spec = self._panel_spec(
-                model, dataset, measure, arms={a: predictions(c) for a, c in arms.items()}
+                model, dataset, measure, arms={a: self.path(c) for a, c in arms.items()}
             )
             specs.append({**spec, "title": model})
         return specs
@@ -755,7 +794,7 @@ class Plan:
             if grouped:  # dataset/model/kind
                 kind = registry.method(spec.method).kind
                 folder = f"{spec.dataset}/{spec.model}/{kind}"
-                if spec.directory in self.w2s_only:  # switching it on reruns no other job
+                if self._key(spec) in self.w2s_only:  # switching it on reruns no other job
                     folder += "-w2s"
             name = "cells_" + "".join(c if c.isalnum() else "_" for c in folder)
             self.groups.setdefault(folder, CellGroup(name, folder)).cells.append(spec)
@@ -847,7 +886,7 @@ class Plan:
         else:
             inputs["model"] = self.model_input(spec.model)
         if spec.weak:
-            inputs["weak_labels"] = [predictions(self.weak_supervisor_of(spec))]
+            inputs["weak_labels"] = [self.path(self.weak_supervisor_of(spec))]
         return inputs
 
     def used_models(self) -> list[str]:
@@ -886,7 +925,7 @@ class Plan:
                 "targets": list(self.config["models"][spec.model]["lora_targets"]),
             }
         if spec.weak:
-            params["weak_labels"] = predictions(self.weak_supervisor_of(spec))
+            params["weak_labels"] = self.path(self.weak_supervisor_of(spec))
         if spec.confidence:
             params["trained"]["confidence"] = {"warmup": self.w2s_config["confidence"]["warmup"]}
         return params
@@ -1060,9 +1099,9 @@ class Plan:
                     self.secondary_measures(dataset) if secondary else self.exp["measures"][dataset]
                 )
                 for measure in chosen:
-                    arms = {"unsup": predictions(unsup)}
+                    arms = {"unsup": self.path(unsup)}
                     for level in self._levels(dataset, measure, levels):
-                        arms[level] = predictions(
+                        arms[level] = self.path(
                             self.one(
                                 dataset=dataset,
                                 model=model,
@@ -1093,7 +1132,7 @@ class Plan:
                     self.secondary_measures(dataset) if secondary else self.exp["measures"][dataset]
                 )
                 for measure in chosen:
-                    specs.append(self._panel_spec(model, dataset, measure, path=predictions(spec)))
+                    specs.append(self._panel_spec(model, dataset, measure, path=self.path(spec)))
         return specs
 
     def method_panel_specs(self, extra: bool = False) -> list[dict[str, Any]]:
@@ -1104,7 +1143,7 @@ class Plan:
             for dataset in self.grid_datasets():
                 info = registry.dataset(dataset)
                 chosen = self.extra_measures(dataset) if extra else self.exp["measures"][dataset]
-                unsup = predictions(
+                unsup = self.path(
                     self.one(dataset=dataset, model=model, measure=ANY_MEASURE, train="unsup")
                 )
                 for measure in chosen:
@@ -1112,7 +1151,7 @@ class Plan:
                     for method in [info.supervised, *self.sgr_methods(dataset)]:
                         arms = {"unsup": unsup}
                         for level in ("easy", "hard"):
-                            arms[level] = predictions(
+                            arms[level] = self.path(
                                 self.one(
                                     dataset=dataset,
                                     model=model,
@@ -1145,7 +1184,7 @@ class Plan:
                             "dataset": dataset,
                             "method": method,
                             "label": f"{info.label} CoT={cot} n={spec.n}",
-                            "path": predictions(spec),
+                            "path": self.path(spec),
                         }
                     )
         return rows
