@@ -142,3 +142,15 @@ def test_a_cell_two_experiments_share_tests_what_either_reads(plan):
     twins = [s for s in plan.cells.values() if replace(s, test_level="") != s]
     wide = {replace(s, test_level="").directory for s in plan.cells.values() if not s.test_level}
     assert not [s.directory for s in twins if replace(s, test_level="").directory in wide]
+
+
+def test_zero_shot_covers_every_level_of_grid_measures_and_the_hard_level_of_others(table):
+    base = CellSpec("d", "x", "zs", "p", "any", "unsup", 0, 2, 15, 0, reserve=20)
+    from e2h.cells import zero_shot_test_ids
+
+    every = set(zero_shot_test_ids(table, replace(base, cap_measures=("m",))))
+    hard = set(zero_shot_test_ids(table, replace(base, cap_measures=("m:hard",))))
+    level = table.set_index("id")["m_level"]
+    assert hard == {i for i in every if level[i] == "hard"} and len(hard) < len(every)
+    both = set(zero_shot_test_ids(table, replace(base, cap_measures=("m", "m:hard"))))
+    assert both == every

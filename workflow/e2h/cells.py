@@ -79,6 +79,8 @@ WILDCARDS = {
 }
 #: Test levels a cell can be narrowed to (``CellSpec.test_level``).
 TEST_LEVELS = ("easy", "medium", "hard")
+#: In a zero-shot cell's ``cap_measures``, "measure:level" covers only that level's sample.
+LEVEL_SEP = ":"
 _PATH_RE = re.compile(
     re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>{WILDCARDS[m.group(1)]})", CELL_PATH)
 )
@@ -242,23 +244,20 @@ PATH_FIELDS = (
 
 def zero_shot_test_ids(table: pd.DataFrame, spec: CellSpec) -> list[str]:
     """Zero-shot covers every item any supervised arm of this dataset tests (docs/defects.md#d-23):
-    the union of the capped samples over measures and resamples, or the whole probing set."""
+    the union of the capped samples over measures and resamples (of an entry "measure:level",
+    only that level's items), or the whole probing set."""
     if spec.cap is None:
         return sorted(table.loc[table["probing"], "id"])
     ids: set[str] = set()
-    for measure in spec.cap_measures or (ANY_MEASURE,):
+    for entry in spec.cap_measures or (ANY_MEASURE,):
+        measure, _, level = entry.partition(LEVEL_SEP)  # "measure:hard": that level only
+        keep = table.set_index("id")[f"{measure}_level"] if level else None
         for r in range(spec.resamples):
-            ids |= set(
-                capped_test_sample(
-                    table,
-                    spec.dataset,
-                    measure,
-                    r,
-                    spec.cap,
-                    reserve=spec.reserve,
-                    base_seed=spec.seed,
-                )
-            )
+            sample = capped_test_sample(
+                table, spec.dataset, measure, r, spec.cap, reserve=spec.reserve,
+                base_seed=spec.seed,
+            )  # fmt: skip
+            ids |= {i for i in sample if keep is None or keep.get(i) == level}
     return sorted(ids)
 
 

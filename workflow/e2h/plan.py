@@ -28,7 +28,14 @@ from typing import Any
 import yaml
 
 from e2h import registry
-from e2h.cells import CELL_FILES, SUPERVISOR, TRANSFER_MEASURE, CellSpec, representation_dir
+from e2h.cells import (
+    CELL_FILES,
+    LEVEL_SEP,
+    SUPERVISOR,
+    TRANSFER_MEASURE,
+    CellSpec,
+    representation_dir,
+)
 from e2h.code_deps import module_closure
 from e2h.sampling import ANY_MEASURE
 from e2h.transfer import SOURCES
@@ -361,11 +368,19 @@ class Plan:
         return max(int(self.exp["k"][dataset]), n_trained, curve, *ladder, *w2s)
 
     def cap_measures(self, dataset: str) -> tuple[str, ...]:
-        """Measures whose capped test samples the shared zero-shot cell must cover."""
-        measures = list(self.exp["measures"].get(dataset, []))
-        for m in self.extra_measures(dataset) + self.secondary_measures(dataset):
-            if m not in measures:
-                measures.append(m)
+        """The capped test samples the shared zero-shot cell (every Unsup arm) must cover:
+        every level of the grid's measures (their ICL cells test every level) and the
+        all-items sample of the train = All cells; only ``measure:hard`` of the measures that
+        only hard-test outputs compare with zero-shot (the secondary measures, the by-model
+        and weak-to-strong panels' measures; e2h.cells.zero_shot_test_ids)."""
+        primary = list(self.exp["measures"].get(dataset, []))
+        measures = list(primary)
+        ladder = [m for d, m in self.ladder_panels().values() if d == dataset]
+        others = self.extra_measures(dataset) + self.secondary_measures(dataset)
+        for m in others + ladder + self.w2s_measures(dataset):
+            entry = f"{m}{LEVEL_SEP}{TEST_LEVEL}"
+            if m not in primary and entry not in measures:
+                measures.append(entry)
         if self.exp["all_to_all"]:
             measures.append(ANY_MEASURE)
         return tuple(measures)
