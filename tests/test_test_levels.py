@@ -83,9 +83,10 @@ def test_a_narrowed_supervisor_still_labels_every_student_item(table):
         ({"test_level": "hardest"}, "one of"),
         ({"measure": "any", "train": "all", "test_level": "hard"}, "no test levels"),
         ({"train": "unsup", "n": 0, "test_level": "hard"}, "no test levels"),
+        ({"noise": 0.1, "labels": "weak_w_probe_n4"}, "noisy already"),
     ],
 )
-def test_bad_test_levels_are_refused(fields, message):
+def test_bad_test_levels_and_noisy_weak_labels_are_refused(fields, message):
     base = {"dataset": "d", "model": "x", "method": "icl", "prompt": "p", "measure": "m"}
     base |= {"train": "easy", "n": 4, "resamples": 1, "cap": 5, "seed": 0}
     with pytest.raises(ValueError, match=message):

@@ -134,6 +134,11 @@ class CellSpec:
             raise ValueError(f"cell confidence {self.confidence!r}: a weight in [0, 1]")
         if not 0.0 <= float(self.noise) < 1.0:
             raise ValueError(f"cell noise {self.noise!r}: a probability in [0, 1)")
+        if self.noise and self.labels:
+            raise ValueError(
+                f"cell noise {self.noise!r} with labels {self.labels!r}: label noise corrupts gold "
+                "labels; a weak supervisor's labels are noisy already"
+            )
         if self.noise_mode not in NOISE_MODES:
             raise ValueError(f"cell noise_mode {self.noise_mode!r}; allowed: {NOISE_MODES}")
 
