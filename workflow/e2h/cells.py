@@ -247,6 +247,13 @@ PATH_FIELDS = (
 )  # fmt: skip
 
 
+def at_level(table: pd.DataFrame, measure: str, ids: list[str], level: str) -> list[str]:
+    """The items of ``ids`` whose ``measure`` level is ``level``, in order (the one filter
+    behind narrowed cells and ``measure:level`` zero-shot coverage)."""
+    levels = table.set_index("id")[f"{measure}_level"]
+    return [i for i in ids if levels.get(i) == level]
+
+
 def zero_shot_test_ids(table: pd.DataFrame, spec: CellSpec) -> list[str]:
     """Zero-shot covers every item any supervised arm of this dataset tests (docs/defects.md#d-23):
     the union of the capped samples over measures and resamples (of an entry "measure:level",
@@ -256,13 +263,12 @@ def zero_shot_test_ids(table: pd.DataFrame, spec: CellSpec) -> list[str]:
     ids: set[str] = set()
     for entry in spec.cap_measures or (ANY_MEASURE,):
         measure, _, level = entry.partition(LEVEL_SEP)  # "measure:hard": that level only
-        keep = table.set_index("id")[f"{measure}_level"] if level else None
         for r in range(spec.resamples):
             sample = capped_test_sample(
                 table, spec.dataset, measure, r, spec.cap, reserve=spec.reserve,
                 base_seed=spec.seed,
             )  # fmt: skip
-            ids |= {i for i in sample if keep is None or keep.get(i) == level}
+            ids |= set(at_level(table, measure, sample, level) if level else sample)
     return sorted(ids)
 
 
@@ -282,8 +288,8 @@ def _narrowed(
     are made on the full sample first, so training items are the every-level twin's."""
     if not spec.test_level:
         return split
-    level = table.set_index("id")[f"{spec.measure}_level"]
-    test = [i for i in split.test_ids if i in keep or level.get(i) == spec.test_level]
+    at = set(at_level(table, spec.measure, split.test_ids, spec.test_level))
+    test = [i for i in split.test_ids if i in keep or i in at]
     if not test:
         raise EmptySplitError(
             f"{spec.directory}: no test item of level {spec.test_level} in the test sample"
