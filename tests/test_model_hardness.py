@@ -164,8 +164,8 @@ def test_plan_of_the_mdl_stage(default_cfg):
         (lambda c: c.pop("mdl"), "model-based measures need an `mdl:` section"),
         (lambda c: c["mdl"].update(models=["nope"]), "mdl.models: 'nope' is not in the model"),
         (
-            lambda c: c["datasets"]["arc"].update(hardness_pool=500),
-            r"hardness_pool: 500 items, but mdl_learned needs mdl.dev \(100\) \+ .* = 1000",
+            lambda c: c["datasets"]["arc"].update(hardness_pool=300),
+            r"hardness_pool: 300 items, but mdl_learned needs mdl.dev \(100\) \+ .* = 440",
         ),
         (
             lambda c: c["mdl"]["learned"].update(sizes=[20, 5]),

@@ -74,8 +74,9 @@ def test_default_cells_per_dataset_and_method(default):
     assert got[("strategyqa", "lora_cot")] == 3
     assert got[("strategyqa", "lora_mc")] == 1  # Table 4's row only
     assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 1 * 2 + 1
-    assert got[("gsm8k", "lora_cot")] == 2 + 1 and ("gsm8k", "probe") not in got
-    assert sum(got.values()) == 146
+    # GSM8k's LoRA-CoT is left out by trained.skip, and GSM8k has no probe
+    assert ("gsm8k", "lora_cot") not in got and ("gsm8k", "probe") not in got
+    assert sum(got.values()) == 146 - 3  # GSM8k LoRA-CoT skipped
     # the ladder's second model: zero-shot on every dataset, fig-scaling's MMLU and
     # fig-strategyqa-by-model's easy / hard, Figure 1's five ICL sources; the weak-to-strong
     # student on ARC grade: ICL easy / hard with gold and weak labels, the probe the same plus
@@ -88,7 +89,7 @@ def test_default_cells_per_dataset_and_method(default):
         ("mmlu", "icl"): 2 + 4, ("strategyqa", "icl_cot"): 2, ("arc", "icl"): 4,
         ("arc", "probe"): 6,
     }  # fmt: skip
-    assert len(default.cells) == 146 + 13 + 10
+    assert len(default.cells) == 143 + 13 + 10
     assert len(default.representations) == 4  # ARC, MMLU, StrategyQA probes; Gemma's ARC
 
 
@@ -140,7 +141,8 @@ def test_two_models_reach_every_figure_that_shows_models(default):
     plan = plan_of(two_models(default.config))
     # Figure 1's 13 cells and the ladder's k = 4 StrategyQA pair run on smollm2 only; the
     # ladder's gemma cells (13) and the weak-to-strong cells (11) are not other's
-    assert len(plan.cells) == 2 * 145 - 13 - 2 + 13 + 11
+    # less GSM8k's three LoRA-CoT cells per model (trained.skip)
+    assert len(plan.cells) == 2 * 145 - 13 - 2 + 13 + 11 - 2 * 3
     for output_id in [
         "fig-e2h-main",
         "fig-e2h-all-test",
@@ -331,7 +333,7 @@ def test_cell_jobs_group_cells_by_dataset_model_and_kind(default, paper):
         (f"{d}/smollm2-135m/{k}", k)
         for d in ("arc", "mmlu", "strategyqa", "gsm8k")
         for k in ("prompting", "probe", "lora")
-        if not (d == "gsm8k" and k == "probe")
+        if not (d == "gsm8k" and k in ("probe", "lora"))  # no probe; LoRA-CoT skipped
     } | {
         (f"{d}/gemma3-270m/prompting", "prompting") for d in ("arc", "mmlu", "strategyqa", "gsm8k")
     } | {  # the weak-to-strong cells no other experiment needs: jobs of their own
@@ -377,3 +379,32 @@ def test_stratum_sizes_are_cached_and_a_read_only_cache_is_no_error(tmp_path, mo
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     assert strata.stratum_sizes("arc", data, config, {"m": {}}) == {"m": {"easy": 3}}
     assert len(calls) == 2
+
+
+def test_trained_skip_leaves_one_method_out_on_one_dataset(default):
+    """trained.skip removes a method's cells on the named dataset only; its panels keep the
+    other methods, and the other datasets keep it."""
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg["experiments"]["trained"]["skip"] = {}
+    unskipped = plan_of(cfg)
+    lora_cot = {d for d in unskipped.cells if "/gsm8k/" in d and "/lora_cot-" in d}
+    assert len(lora_cot) == 3  # easy, hard, all
+    assert not lora_cot & set(default.cells)
+    assert {d for d in default.cells if "/strategyqa/" in d and "/lora_cot-" in d}
+    gsm8k = [s for s in default.method_panel_specs() if s.get("dataset") == "gsm8k"]
+    assert gsm8k and all(list(s["methods"]) == ["ICL"] for s in gsm8k), gsm8k
+    assert set(default.cells) < set(unskipped.cells)
+
+
+@pytest.mark.parametrize(
+    ("skip", "message"),
+    [
+        ({"gsm9k": ["lora_cot"]}, "experiments.trained.skip.gsm9k: not a configured dataset"),
+        ({"arc": ["lora"]}, "experiments.trained.skip.arc: 'lora' is not in experiments"),
+    ],
+)
+def test_trained_skip_is_validated(skip, message):
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg["experiments"]["trained"]["skip"] = skip
+    with pytest.raises(ValueError, match=message):
+        validated(cfg)

@@ -132,8 +132,8 @@ def test_k_or_n_larger_than_a_level_is_refused_before_any_job(tmp_path):
     assert out.returncode != 0
     text = out.stdout + out.stderr
     assert (
-        "experiments.k.arc: 700 training items of arc human_bloom = hard, but that level "
-        "has 651 probing items" in text
+        "experiments.k.arc: 700 training items of arc human_difficulty = hard, but that level "
+        "has 519 probing items" in text
     ), text[-3000:]
     assert "experiments.trained.n: 2000 training items of mmlu human_hardness = easy" in text
     assert not (tmp_path / "run" / "results").exists()

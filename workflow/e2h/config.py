@@ -175,6 +175,18 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
                 f"experiments.trained.methods: {m!r} is not a trained method; allowed: "
                 f"{', '.join(trained_known)}"
             )
+    for dataset, methods in (trained.get("skip") or {}).items():
+        if dataset not in config["datasets"]:
+            errors.append(
+                f"experiments.trained.skip.{dataset}: not a configured dataset; configured: "
+                f"{', '.join(config['datasets'])}"
+            )
+        for m in methods:
+            if m not in (trained.get("methods") or []):
+                errors.append(
+                    f"experiments.trained.skip.{dataset}: {m!r} is not in "
+                    f"experiments.trained.methods ({', '.join(trained.get('methods') or [])})"
+                )
     noisy = exp.get("noisy_labels") or {}
     if noisy:
         key = "experiments.noisy_labels"

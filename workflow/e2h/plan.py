@@ -337,13 +337,19 @@ class Plan:
         """Secondary measures of fig-e2h-extra-measures and fig-acc-vs-test-hardness-extra."""
         return list(((self.exp or {}).get("extra_measures") or {}).get(dataset, []))
 
+    def trained_on(self, dataset: str) -> list[str]:
+        """The configured trained methods that run on ``dataset``: `trained.methods` less the
+        ones `trained.skip` leaves out there (docs/methods.md#trained-skip)."""
+        skipped = set((self.trained.get("skip") or {}).get(dataset) or [])
+        return [m for m in self.trained_methods if m not in skipped]
+
     def sgr_methods(self, dataset: str) -> list[str]:
         """Configured trained methods of fig-sgr-by-method on ``dataset``, in figure order."""
-        wanted = set(self.trained_methods)
+        wanted = set(self.trained_on(dataset))
         return [m for m in registry.dataset(dataset).sgr_methods if m in wanted]
 
     def all_to_all_methods(self, dataset: str) -> list[str]:
-        wanted = set(self.trained_methods)
+        wanted = set(self.trained_on(dataset))
         return [
             m
             for m in registry.dataset(dataset).all_to_all_methods
@@ -541,7 +547,9 @@ class Plan:
         if not tgc:
             return []
         return [
-            m for m in tgc["methods"] if not registry.method(m).trained or m in self.trained_methods
+            m
+            for m in tgc["methods"]
+            if not registry.method(m).trained or m in self.trained_on(TRANSFER_DATASET)
         ]
 
     def transfer_spec(self, method: str, source: str, model: str | None = None) -> CellSpec:
