@@ -65,7 +65,7 @@ def test_default_cells_per_dataset_and_method(default):
     assert got[("mmlu", "zs")] == 1 + 1  # the grid's and Figure 1's zero-shot cells
     # + fig-noisy-labels: easy / hard at four noise levels (the clean cells are the curves')
     assert got[("mmlu", "probe")] == 2 * 2 + 1 + 4 + 2 * 4 + 2 * 4
-    assert got[("mmlu", "lora_mc")] == 2 * 2 + 1 + 4
+    assert ("mmlu", "lora_mc") not in got  # left out by trained.skip
     # StrategyQA: one secondary measure, no extra trained measure; + fig-strategyqa-by-model's
     # k = 4 easy / hard
     assert got[("strategyqa", "icl_cot")] == 3 + 1 * 2 + 1 + 2
@@ -76,7 +76,7 @@ def test_default_cells_per_dataset_and_method(default):
     assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 1 * 2 + 1
     # GSM8k's LoRA-CoT is left out by trained.skip, and GSM8k has no probe
     assert ("gsm8k", "lora_cot") not in got and ("gsm8k", "probe") not in got
-    assert sum(got.values()) == 146 - 3  # GSM8k LoRA-CoT skipped
+    assert sum(got.values()) == 146 - 3 - 9  # GSM8k LoRA-CoT, MMLU LoRA-MC skipped
     # the ladder's second model: zero-shot on every dataset, fig-scaling's MMLU and
     # fig-strategyqa-by-model's easy / hard, Figure 1's five ICL sources; the weak-to-strong
     # student on ARC grade: ICL easy / hard with gold and weak labels, the probe the same plus
@@ -89,7 +89,7 @@ def test_default_cells_per_dataset_and_method(default):
         ("mmlu", "icl"): 2 + 4, ("strategyqa", "icl_cot"): 2, ("arc", "icl"): 4,
         ("arc", "probe"): 6,
     }  # fmt: skip
-    assert len(default.cells) == 143 + 13 + 10
+    assert len(default.cells) == 134 + 13 + 10
     assert len(default.representations) == 4  # ARC, MMLU, StrategyQA probes; Gemma's ARC
 
 
@@ -128,7 +128,7 @@ def test_settings_that_change_predictions_are_in_the_spec(default):
         "any",
     )
     cot = default.one(dataset="gsm8k", method="icl_cot", train="hard", measure="num_steps")
-    assert cot.max_new_tokens == 128
+    assert cot.max_new_tokens == 96
     params = default.cell_params(zs)
     assert params["spec"]["reserve"] == 80 and params["spec"]["cap_measures"][-1] == "any"
     # job sizes are not predictions: editing them reruns nothing
@@ -141,8 +141,9 @@ def test_two_models_reach_every_figure_that_shows_models(default):
     plan = plan_of(two_models(default.config))
     # Figure 1's 13 cells and the ladder's k = 4 StrategyQA pair run on smollm2 only; the
     # ladder's gemma cells (13) and the weak-to-strong cells (11) are not other's
-    # less GSM8k's three LoRA-CoT cells per model (trained.skip)
-    assert len(plan.cells) == 2 * 145 - 13 - 2 + 13 + 11 - 2 * 3
+    # less GSM8k's 3 LoRA-CoT and MMLU's 9 LoRA-MC cells per model (trained.skip)
+    # (the second model runs no Figure-1 transfer cells: 5 of its own MMLU LoRA-MC cells)
+    assert len(plan.cells) == 2 * 145 - 13 - 2 + 13 + 11 - 2 * 3 - (9 + 5)
     for output_id in [
         "fig-e2h-main",
         "fig-e2h-all-test",
@@ -333,7 +334,8 @@ def test_cell_jobs_group_cells_by_dataset_model_and_kind(default, paper):
         (f"{d}/smollm2-135m/{k}", k)
         for d in ("arc", "mmlu", "strategyqa", "gsm8k")
         for k in ("prompting", "probe", "lora")
-        if not (d == "gsm8k" and k in ("probe", "lora"))  # no probe; LoRA-CoT skipped
+        # GSM8k has no probe; trained.skip leaves out GSM8k LoRA-CoT and MMLU LoRA-MC
+        if not (d == "gsm8k" and k == "probe") and not (d in ("gsm8k", "mmlu") and k == "lora")
     } | {
         (f"{d}/gemma3-270m/prompting", "prompting") for d in ("arc", "mmlu", "strategyqa", "gsm8k")
     } | {  # the weak-to-strong cells no other experiment needs: jobs of their own

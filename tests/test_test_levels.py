@@ -12,7 +12,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from e2h.cells import SUPERVISOR, CellSpec, splits, supervisor_resample
+from e2h.cells import (
+    SUPERVISOR,
+    CellSpec,
+    splits,
+    summarise_cell,
+    supervisor_labelled,
+    supervisor_resample,
+)
 from e2h.config import validated
 from e2h.plan import Plan
 from e2h.prompting import score_splits
@@ -75,6 +82,29 @@ def test_a_narrowed_supervisor_still_labels_every_student_item(table):
         tests = [i for i in n.test_ids if i not in students]
         assert tests and all(level[i] == "hard" for i in tests)
         assert tests == [i for i in w.test_ids if i not in students and level[i] == "hard"]
+
+
+def test_a_supervisors_summary_keeps_its_labels_apart_from_its_tests(table):
+    """cell.json of a weak supervisor: "labelled" = its students' items (the weak labels'
+    accuracy); "all" and the levels = its test items only."""
+    spec = CellSpec("d", "w", "probe", "p", "m", SUPERVISOR, 30, 2, 15, 0, reserve=20)
+    labelled = supervisor_labelled(table, spec)
+    rows = []
+    for r, split in enumerate(splits(table, spec)):
+        for i in split.test_ids:  # students' items right, test items wrong
+            rows.append({"resample": r, "id": i, "correct": i in labelled[r]})
+    summary = summarise_cell(pd.DataFrame(rows), table, "m", labelled).set_index(
+        ["resample", "level"]
+    )
+    for r in range(2):
+        assert summary.loc[(r, "labelled"), "accuracy"] == 1.0
+        assert summary.loc[(r, "labelled"), "n"] == len(labelled[r]) > 0
+        assert summary.loc[(r, "all"), "accuracy"] == 0.0
+        assert summary.loc[(r, "all"), "n"] == len(splits(table, spec)[r].test_ids) - len(
+            labelled[r]
+        )
+    other = replace(spec, train="hard", n=10)
+    assert supervisor_labelled(table, other) == {}
 
 
 @pytest.mark.parametrize(

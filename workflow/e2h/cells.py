@@ -346,12 +346,39 @@ def cell_predictions(frames: list[pd.DataFrame], spec: CellSpec) -> pd.DataFrame
     return out
 
 
-def summarise_cell(pred: pd.DataFrame, table: pd.DataFrame, measure: str) -> pd.DataFrame:
-    """Accuracy and n per resample and test level (the measure's levels, plus all)."""
+def supervisor_labelled(table: pd.DataFrame, spec: CellSpec) -> dict[int, set[str]]:
+    """The student items a weak supervisor labels, per resample (empty for other cells)."""
+    if not spec.is_supervisor:
+        return {}
+    return {r: set(supervisor_resample(table, spec, r)[1]) for r in range(spec.resamples)}
+
+
+def summarise_cell(
+    pred: pd.DataFrame,
+    table: pd.DataFrame,
+    measure: str,
+    labelled: dict[int, set[str]] | None = None,
+) -> pd.DataFrame:
+    """Accuracy and n per resample and test level (the measure's levels, plus all).
+
+    A weak supervisor also predicts its students' items (``labelled``): those are summarised
+    apart as level "labelled" (the accuracy of the weak labels), so "all" and the levels are
+    its test items only, as for every other cell."""
     level_col = f"{measure}_level" if measure != ANY_MEASURE else None
     merged = pred.merge(table[["id"] + ([level_col] if level_col else [])], on="id")
     rows = []
     for r, group in merged.groupby("resample"):
+        students = group["id"].isin((labelled or {}).get(int(r), set()))
+        if students.any():
+            rows.append(
+                {
+                    "resample": r,
+                    "level": "labelled",
+                    "n": int(students.sum()),
+                    "accuracy": group.loc[students, "correct"].mean(),
+                }
+            )
+            group = group[~students]
         rows.append(
             {"resample": r, "level": "all", "n": len(group), "accuracy": group["correct"].mean()}
         )
@@ -368,4 +395,4 @@ def summarise_cell(pred: pd.DataFrame, table: pd.DataFrame, measure: str) -> pd.
     return pd.DataFrame(rows)
 
 
-__all__ = ["CellSpec", "EmptySplitError", "splits", "summarise_cell"]
+__all__ = ["CellSpec", "EmptySplitError", "splits", "summarise_cell", "supervisor_labelled"]

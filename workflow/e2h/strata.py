@@ -7,13 +7,16 @@ keyed probing set and the same levels of the human measures, computed here from 
 snapshot. They are cached under the user's cache folder by a hash of everything they depend
 on (snapshot checksums, data and measure settings, percentiles, pool size, seed), so only the
 first parse of a configuration pays the few seconds. Model-based (MDL) levels exist only after
-the MDL stage, and a hub source only after downloading: those strata are checked when the
-cell's job draws its items (``e2h.sampling.EmptySplitError``).
+the MDL stage, but their sizes follow from the config (the percentile rule over the
+`mdl.probing_cap` scored items), so a level too small for its test sample is refused here too.
+A hub source's strata exist only after downloading: those are checked when the cell's job
+draws its items (``e2h.sampling.EmptySplitError``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -102,7 +105,58 @@ def stratum_errors(plan: Any, sizes: dict[str, dict[str, dict[str, int]]]) -> li
                 f"has {available} probing items (config datasets.{dataset}.measures.{measure} "
                 f"and percentiles set the levels)"
             )
-    return errors
+    return errors + mdl_level_errors(plan, sizes)
+
+
+def mdl_level_sizes(n_items: int, percentiles: list[float]) -> dict[str, int]:
+    """Items per level when ``n_items`` distinct scores are cut at the percentile rule
+    (easy <= q_lo, hard >= q_hi; numpy's linear quantiles)."""
+    lo, hi = percentiles
+    easy = math.floor(lo * (n_items - 1)) + 1 if n_items else 0
+    hard = n_items - math.ceil(hi * (n_items - 1)) if n_items else 0
+    return {"easy": easy, "medium": max(0, n_items - easy - hard), "hard": hard}
+
+
+def mdl_level_errors(plan: Any, sizes: dict[str, dict[str, dict[str, int]]]) -> list[str]:
+    """MDL levels exist only on the scored probing items (``mdl.probing_cap``), so their size
+    is known from the config: refuse a cell whose tested level would keep no test item
+    after the training reserve (every level keeps ``reserve`` items for training draws), or
+    whose training level has fewer items than its n."""
+    caps = (plan.config.get("mdl") or {}).get("probing_cap") or {}
+    problems: dict[tuple[str, str, str], str] = {}
+    for spec in plan.cells.values():
+        if spec.dataset not in sizes or spec.measure not in plan.mdl_measures(spec.dataset):
+            continue
+        human = sizes[spec.dataset].values()
+        probing = max((sum(levels.values()) for levels in human), default=None)
+        cap = caps.get(spec.dataset)
+        scored = min(x for x in (cap, probing) if x is not None) if (cap or probing) else 0
+        levels = mdl_level_sizes(scored, list(plan.config["percentiles"]))
+        tested = [spec.test_level] if spec.test_level else list(levels)
+        for level in tested:
+            if levels[level] - spec.reserve < 1:
+                problems[(spec.dataset, spec.measure, level)] = (
+                    f"mdl.probing_cap.{spec.dataset}: {spec.measure} = {level} has about "
+                    f"{levels[level]} of the {scored} scored probing items, and every level "
+                    f"keeps {spec.reserve} for training draws (the dataset's largest training "
+                    f"size), so no test item is left; raise mdl.probing_cap.{spec.dataset} "
+                    f"to at least {_cap_needed(spec.reserve + 1, level, plan)}"
+                )
+        if spec.train in levels and spec.n > levels[spec.train]:
+            problems[(spec.dataset, spec.measure, spec.train)] = (
+                f"mdl.probing_cap.{spec.dataset}: {spec.n} training items of {spec.dataset} "
+                f"{spec.measure} = {spec.train}, but that level has about "
+                f"{levels[spec.train]} of the {scored} scored probing items"
+            )
+    return [problems[k] for k in sorted(problems)]
+
+
+def _cap_needed(items: int, level: str, plan: Any) -> int:
+    """The smallest number of scored items whose ``level`` has ``items`` items."""
+    n = items
+    while mdl_level_sizes(n, list(plan.config["percentiles"]))[level] < items:
+        n += 1
+    return n
 
 
 def _key_of(plan: Any, spec: Any) -> str:
