@@ -410,3 +410,23 @@ def test_trained_skip_is_validated(skip, message):
     cfg["experiments"]["trained"]["skip"] = skip
     with pytest.raises(ValueError, match=message):
         validated(cfg)
+
+
+def test_mdl_levels_too_small_for_a_test_sample_are_refused_at_parse_time():
+    """MDL levels are cut over the scored probing items (mdl.probing_cap), so their sizes
+    are known before the MDL stage runs: a level that keeps no test item after the training
+    reserve is refused, naming the key and the cap that would do."""
+    from e2h.strata import mdl_level_errors, mdl_level_sizes
+
+    assert mdl_level_sizes(400, [0.3, 0.7]) == {"easy": 120, "medium": 160, "hard": 120}
+    assert mdl_level_sizes(10, [0.3, 0.7]) == {"easy": 3, "medium": 4, "hard": 3}
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    plan = plan_of(cfg)
+    sizes = {"mmlu": {"human_hardness": {"easy": 1000, "hard": 600}}}
+    assert mdl_level_errors(plan, sizes) == []
+    cfg["mdl"]["probing_cap"]["mmlu"] = 240  # hard: 72 items, the reserve is 80
+    errors = mdl_level_errors(plan_of(cfg), sizes)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("mdl.probing_cap.mmlu: mdl_decoding = hard has about 72 of")
+    assert "keeps 80 for training" in errors[0] and "at least 268" in errors[0]
+    assert mdl_level_sizes(268, [0.3, 0.7])["hard"] == 81
