@@ -17,7 +17,6 @@ from e2h.cells import (
     CellSpec,
     splits,
     summarise_cell,
-    supervisor_labelled,
     supervisor_resample,
 )
 from e2h.config import validated
@@ -88,23 +87,23 @@ def test_a_supervisors_summary_keeps_its_labels_apart_from_its_tests(table):
     """cell.json of a weak supervisor: "labelled" = its students' items (the weak labels'
     accuracy); "all" and the levels = its test items only."""
     spec = CellSpec("d", "w", "probe", "p", "m", SUPERVISOR, 30, 2, 15, 0, reserve=20)
-    labelled = supervisor_labelled(table, spec)
+    resample_splits = splits(table, spec)
+    labelled = {r: set(supervisor_resample(table, spec, r)[1]) for r in range(2)}
     rows = []
-    for r, split in enumerate(splits(table, spec)):
+    for r, split in enumerate(resample_splits):
+        assert set(split.labelled) == labelled[r]
         for i in split.test_ids:  # students' items right, test items wrong
             rows.append({"resample": r, "id": i, "correct": i in labelled[r]})
-    summary = summarise_cell(pd.DataFrame(rows), table, "m", labelled).set_index(
+    summary = summarise_cell(pd.DataFrame(rows), table, "m", resample_splits).set_index(
         ["resample", "level"]
     )
     for r in range(2):
         assert summary.loc[(r, "labelled"), "accuracy"] == 1.0
         assert summary.loc[(r, "labelled"), "n"] == len(labelled[r]) > 0
         assert summary.loc[(r, "all"), "accuracy"] == 0.0
-        assert summary.loc[(r, "all"), "n"] == len(splits(table, spec)[r].test_ids) - len(
-            labelled[r]
-        )
+        assert summary.loc[(r, "all"), "n"] == len(resample_splits[r].test_ids) - len(labelled[r])
     other = replace(spec, train="hard", n=10)
-    assert supervisor_labelled(table, other) == {}
+    assert all(split.labelled == () for split in splits(table, other))
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import pandas as pd
@@ -277,7 +277,11 @@ def splits(table: pd.DataFrame, spec: CellSpec) -> list[Split]:
     if spec.train == "unsup":
         return [Split([], zero_shot_test_ids(table, spec))]
     if spec.is_supervisor:
-        return [supervisor_resample(table, spec, r)[0] for r in range(spec.resamples)]
+        out = []
+        for r in range(spec.resamples):
+            split, labelled = supervisor_resample(table, spec, r)
+            out.append(replace(split, labelled=tuple(labelled)))
+        return out
     return [_narrowed(table, spec, s) for s in _full_splits(table, spec)]
 
 
@@ -346,29 +350,23 @@ def cell_predictions(frames: list[pd.DataFrame], spec: CellSpec) -> pd.DataFrame
     return out
 
 
-def supervisor_labelled(table: pd.DataFrame, spec: CellSpec) -> dict[int, set[str]]:
-    """The student items a weak supervisor labels, per resample (empty for other cells)."""
-    if not spec.is_supervisor:
-        return {}
-    return {r: set(supervisor_resample(table, spec, r)[1]) for r in range(spec.resamples)}
-
-
 def summarise_cell(
     pred: pd.DataFrame,
     table: pd.DataFrame,
     measure: str,
-    labelled: dict[int, set[str]] | None = None,
+    resample_splits: list[Split] | None = None,
 ) -> pd.DataFrame:
     """Accuracy and n per resample and test level (the measure's levels, plus all).
 
-    A weak supervisor also predicts its students' items (``labelled``): those are summarised
-    apart as level "labelled" (the accuracy of the weak labels), so "all" and the levels are
-    its test items only, as for every other cell."""
+    A weak supervisor also predicts its students' items (``Split.labelled`` of its splits):
+    those are summarised apart as level "labelled" (the accuracy of the weak labels), so
+    "all" and the levels are its test items only, as for every other cell."""
     level_col = f"{measure}_level" if measure != ANY_MEASURE else None
     merged = pred.merge(table[["id"] + ([level_col] if level_col else [])], on="id")
     rows = []
     for r, group in merged.groupby("resample"):
-        students = group["id"].isin((labelled or {}).get(int(r), set()))
+        labelled = resample_splits[int(r)].labelled if resample_splits else ()
+        students = group["id"].isin(labelled)
         if students.any():
             rows.append(
                 {
@@ -395,4 +393,4 @@ def summarise_cell(
     return pd.DataFrame(rows)
 
 
-__all__ = ["CellSpec", "EmptySplitError", "splits", "summarise_cell", "supervisor_labelled"]
+__all__ = ["CellSpec", "EmptySplitError", "splits", "summarise_cell"]

@@ -31,6 +31,9 @@ class Split:
 
     train_ids: list[str]  # in demonstration order (ICL) / training order
     test_ids: list[str]
+    # of test_ids, the items predicted as labels for others, not tested: a weak
+    # supervisor's students' items (e2h.cells.supervisor_resample)
+    labelled: tuple[str, ...] = ()
 
 
 def drawable(table: pd.DataFrame) -> pd.Series:

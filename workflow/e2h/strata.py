@@ -123,15 +123,19 @@ def mdl_level_errors(plan: Any, sizes: dict[str, dict[str, dict[str, int]]]) -> 
     after the training reserve (every level keeps ``reserve`` items for training draws), or
     whose training level has fewer items than its n."""
     caps = (plan.config.get("mdl") or {}).get("probing_cap") or {}
+    percentiles = list(plan.config["percentiles"])
+    level_sizes: dict[str, dict[str, int]] = {}  # per dataset: the scored items' levels
+    for dataset, human in sizes.items():
+        probing = max(sum(levels.values()) for levels in human.values()) if human else None
+        counts = [c for c in (caps.get(dataset), probing) if c is not None]
+        level_sizes[dataset] = mdl_level_sizes(min(counts) if counts else 0, percentiles)
     problems: dict[tuple[str, str, str], str] = {}
     for spec in plan.cells.values():
-        if spec.dataset not in sizes or spec.measure not in plan.mdl_measures(spec.dataset):
+        rule = plan.mdl_measures(spec.dataset).get(spec.measure) if spec.dataset in sizes else None
+        if not rule or rule.get("rule") != "percentile":  # fixed cutoffs: sizes unknown
             continue
-        human = sizes[spec.dataset].values()
-        probing = max((sum(levels.values()) for levels in human), default=None)
-        cap = caps.get(spec.dataset)
-        scored = min(x for x in (cap, probing) if x is not None) if (cap or probing) else 0
-        levels = mdl_level_sizes(scored, list(plan.config["percentiles"]))
+        levels = level_sizes[spec.dataset]
+        scored = sum(levels.values())
         tested = [spec.test_level] if spec.test_level else list(levels)
         for level in tested:
             if levels[level] - spec.reserve < 1:
@@ -140,7 +144,7 @@ def mdl_level_errors(plan: Any, sizes: dict[str, dict[str, dict[str, int]]]) -> 
                     f"{levels[level]} of the {scored} scored probing items, and every level "
                     f"keeps {spec.reserve} for training draws (the dataset's largest training "
                     f"size), so no test item is left; raise mdl.probing_cap.{spec.dataset} "
-                    f"to at least {_cap_needed(spec.reserve + 1, level, plan)}"
+                    f"to at least {_cap_needed(spec.reserve + 1, level, percentiles)}"
                 )
         if spec.train in levels and spec.n > levels[spec.train]:
             problems[(spec.dataset, spec.measure, spec.train)] = (
@@ -151,10 +155,10 @@ def mdl_level_errors(plan: Any, sizes: dict[str, dict[str, dict[str, int]]]) -> 
     return [problems[k] for k in sorted(problems)]
 
 
-def _cap_needed(items: int, level: str, plan: Any) -> int:
+def _cap_needed(items: int, level: str, percentiles: list[float]) -> int:
     """The smallest number of scored items whose ``level`` has ``items`` items."""
     n = items
-    while mdl_level_sizes(n, list(plan.config["percentiles"]))[level] < items:
+    while mdl_level_sizes(n, percentiles)[level] < items:
         n += 1
     return n
 

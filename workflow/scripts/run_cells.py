@@ -2,7 +2,7 @@
 (e2h.plan.CellGroup), of the population grid or of 3rd grade -> college (each spec says
 which), with the model loaded once."""
 
-from e2h.cells import CellSpec, summarise_cell, supervisor_labelled
+from e2h.cells import CellSpec, summarise_cell
 from e2h.jobs import CellJob, ModelCache, cell_data, read_tables, run_cell_group
 from e2h.logs import run_with_log
 from e2h.prompting import score_splits
@@ -22,8 +22,7 @@ def main(smk) -> None:
             data.train_table, data.test_table, data.splits, spec, model, tokenizer,
             entry["batch_size"], entry["max_length"], weak=weak,
         )  # fmt: skip
-        labelled = supervisor_labelled(data.test_table, spec)
-        summary = summarise_cell(pred, data.test_table, data.measure, labelled)
+        summary = summarise_cell(pred, data.test_table, data.measure, data.splits)
         details = weak.record() if weak is not None else None
         return CellJob(pred, summary, dict(params["spec"]), details=details)
 

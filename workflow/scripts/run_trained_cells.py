@@ -11,7 +11,7 @@ resumes.
 from pathlib import Path
 
 from e2h import registry
-from e2h.cells import CellSpec, representation_dir, summarise_cell, supervisor_labelled
+from e2h.cells import CellSpec, representation_dir, summarise_cell
 from e2h.jobs import CellJob, ModelCache, cell_data, read_tables, run_cell_group
 from e2h.logs import run_with_log
 from e2h.trained import Representations, lora_predictions, probe_predictions
@@ -81,8 +81,7 @@ def main(smk) -> None:
                 weak=weak, confidence_settings=settings.get("confidence"),
             )  # fmt: skip
             details = {"training": logs}
-        labelled = supervisor_labelled(test_table, spec)
-        summary = summarise_cell(pred, test_table, data.measure, labelled)
+        summary = summarise_cell(pred, test_table, data.measure, resample_splits)
         if weak is not None:
             details.update(weak.record())
         return CellJob(pred, summary, {**spec.as_dict(), kind: settings}, model_info, details)
