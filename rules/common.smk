@@ -138,6 +138,12 @@ def representation_tables(wildcards):
     return sorted(PLAN.hardness_table(d) for d in datasets)
 
 
+def mdl_pass_reuse(wildcards):
+    """The MDL stage's zero-shot pass of the same model and prompt, if any: its items are
+    copied, not recomputed."""
+    return PLAN.mdl_pass_reuse(wildcards.dataset, wildcards.model, wildcards.prompt)
+
+
 def representation_cells(wildcards):
     return [spec.as_dict() for spec in representation(wildcards).cells]
 

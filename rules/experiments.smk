@@ -52,8 +52,11 @@ for group in PLAN.groups.values():
             "../workflow/scripts/{params.script}"
 
 
+# The zero-shot pass of one (dataset, model, prompt): the probe's hidden states and the
+# zero-shot cells' predictions from the same forwards, reusing the MDL stage's pass.
 rule extract_hidden_states:
     input:
+        unpack(mdl_pass_reuse),
         tables=representation_tables,
         model=model_input,
         code=code("extract_hidden_states.py"),
@@ -61,6 +64,7 @@ rule extract_hidden_states:
         manifest="results/representations/{dataset}/{model}/p{prompt}/manifest.json",
         features="results/representations/{dataset}/{model}/p{prompt}/features.npy",
         mask="results/representations/{dataset}/{model}/p{prompt}/choice_mask.npy",
+        zero_shot="results/representations/{dataset}/{model}/p{prompt}/zero_shot.parquet",
     log:
         "results/logs/extract_hidden_states/{dataset}/{model}/p{prompt}.log",
     benchmark:

@@ -469,7 +469,8 @@ def test_editing_the_scorer_reruns_the_cells_that_score(finished_run):
     # every cell job: prompting and LoRA cells score; probes read features the model scored
     assert {r for r in rules if r.startswith("cells_")} == {g.name for g in plan.groups.values()}
     assert all(rules[g.name] == 1 for g in plan.groups.values())
-    assert rules["extract_hidden_states"] == 4  # + tiny2's ARC features (weak-to-strong)
+    # one zero-shot pass per (dataset, model, prompt) with a probe or zero-shot cell
+    assert rules["extract_hidden_states"] == len(plan.representations) == 8
     assert not {"prepare_dataset", "annotate_human_hardness", "convert_model"} & set(rules)
 
 
@@ -664,3 +665,20 @@ def test_the_workflow_runs_through_slurm_with_the_local_runs_outputs(
 
     local = outputs(work)
     assert len(local) == len(plan.cells) + 1 and outputs(remote) == local  # as on one machine
+
+
+def test_zero_shot_cells_are_read_from_the_zero_shot_pass(finished_run):
+    """Zero-shot predictions come from the (dataset, model, prompt) pass that also wrote the
+    probe's hidden states, which copied the MDL stage's items instead of recomputing them."""
+    _, work, _ = finished_run
+    for cell in sorted((work / "results/cells").glob("*/*/zs-*/any/unsup-n0/*")):
+        dataset, model, method = cell.relative_to(work / "results/cells").parts[:3]
+        prompt = method.split("-", 1)[1]
+        pass_dir = work / f"results/representations/{dataset}/{model}/p{prompt}"
+        pred = pd.read_parquet(cell / "predictions.parquet")
+        scored = pd.read_parquet(pass_dir / "zero_shot.parquet").set_index("id")
+        assert set(pred["id"]) <= set(scored.index)
+        for i, lp in zip(pred["id"], pred["logprobs"], strict=True):
+            assert list(lp) == list(scored.loc[i, "logprobs"]), (cell, i)
+    log = (work / "results/logs/extract_hidden_states/arc").rglob("*.log")
+    assert any("items reused from results/mdl/arc/" in p.read_text() for p in log)

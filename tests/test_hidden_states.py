@@ -132,3 +132,54 @@ def test_zero_shot_pass_scores_and_features_from_one_forward(four_layer, tmp_pat
     assert (m_pass == m_alone).all()
     np.testing.assert_array_equal(f_pass, f_alone)
     assert manifest["item_ids"] == list(items["id"])
+
+
+def test_zero_shot_pass_reuses_an_earlier_pass_of_the_same_tokens(four_layer, tmp_path):
+    """The grid's zero-shot pass copies the items the MDL stage's pass computed (same model,
+    prompt hash and choices) and runs the forwards of the others only; the result equals a
+    pass over every item, and a zero-shot cell reads its rows from it."""
+    from e2h.cells import CellSpec
+    from e2h.hidden_states import zero_shot_pass
+    from e2h.prompting import from_zero_shot_pass
+
+    model, tok = four_layer
+    items = toy_items(9)
+    first, _ = zero_shot_pass(
+        model, tok, items.iloc[:5], "0040", tmp_path / "mdl", 8, model_key="tiny", progress=False
+    )
+    first.to_parquet(tmp_path / "mdl.parquet")
+    calls = []
+    hook = model.model.layers[0].register_forward_hook(lambda m, i, o: calls.append(i[0].shape))
+    try:
+        pred, manifest = zero_shot_pass(
+            model, tok, items, "0040", tmp_path / "grid", 8, model_key="tiny", progress=False,
+            reuse=(tmp_path / "mdl", tmp_path / "mdl.parquet"),
+        )  # fmt: skip
+    finally:
+        hook.remove()
+    assert sum(shape[0] for shape in calls) == 4  # one packed row per new item
+    whole, _ = zero_shot_pass(
+        model, tok, items, "0040", tmp_path / "whole", 8, model_key="tiny", progress=False
+    )
+    assert list(pred["id"]) == list(items["id"]) == manifest["item_ids"]
+    for ours, theirs in zip(pred["logprobs"], whole["logprobs"], strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert list(pred["logprobs"][:5]) == list(first["logprobs"])  # copied, bit for bit
+    f_grid, m_grid, _ = load_hidden_states(tmp_path / "grid", verify=True)
+    f_whole, m_whole, _ = load_hidden_states(tmp_path / "whole", verify=True)
+    assert (m_grid == m_whole).all()
+    np.testing.assert_allclose(f_grid, f_whole, atol=1e-5)
+    # another prompt: nothing matches, every item runs
+    other, _ = zero_shot_pass(
+        model, tok, items.iloc[:3], "cloze", tmp_path / "cloze", 8, model_key="tiny",
+        progress=False, reuse=(tmp_path / "mdl", tmp_path / "mdl.parquet"),
+    )  # fmt: skip
+    assert len(other) == 3
+    # a zero-shot cell's rows, as the scorer returns them; an item the pass lacks is named
+    spec = CellSpec(dataset="arc", model="tiny", method="zs", prompt="0040", measure="any",
+                    train="unsup", n=0, resamples=1, cap=None, seed=0)  # fmt: skip
+    rows = from_zero_shot_pass(pred, items.iloc[[6, 2]], spec)
+    assert list(rows["id"]) == list(items["id"].iloc[[6, 2]])
+    assert rows["seed"].tolist() == [0, 0]
+    with pytest.raises(ValueError, match="not in the zero-shot pass"):
+        from_zero_shot_pass(pred.iloc[:5], items.iloc[[6]], spec)

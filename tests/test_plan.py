@@ -90,7 +90,30 @@ def test_default_cells_per_dataset_and_method(default):
         ("arc", "probe"): 6,
     }  # fmt: skip
     assert len(default.cells) == 134 + 13 + 10
-    assert len(default.representations) == 4  # ARC, MMLU, StrategyQA probes; Gemma's ARC
+    # zero-shot passes: SmolLM2's ARC, MMLU and StrategyQA (probes and zero-shot cells);
+    # Gemma's ARC (weak-to-strong probe, ladder), MMLU and StrategyQA (ladder zero-shot)
+    assert sorted(default.representations) == [
+        f"results/representations/{d}/{m}/p{p}"
+        for d, m, p in [
+            ("arc", "gemma3-270m", "cloze"),
+            ("arc", "smollm2-135m", "cloze"),
+            ("mmlu", "gemma3-270m", "cloze"),
+            ("mmlu", "smollm2-135m", "cloze"),
+            ("strategyqa", "gemma3-270m", "0306"),
+            ("strategyqa", "smollm2-135m", "0306"),
+        ]
+    ]
+    zs = default.one(dataset="arc", model="smollm2-135m", method="zs", train="unsup")
+    assert default.cell_inputs(zs)["zero_shot"] == [
+        "results/representations/arc/smollm2-135m/pcloze/zero_shot.parquet"
+    ]
+    assert "model" not in default.cell_inputs(zs)  # read, not scored
+    assert default.mdl_pass_reuse("arc", "smollm2-135m", "cloze") == {
+        "mdl_states": "results/mdl/arc/smollm2-135m/states/manifest.json",
+        "mdl_predictions": "results/mdl/arc/smollm2-135m/zero_shot.parquet",
+    }
+    assert default.mdl_pass_reuse("arc", "gemma3-270m", "cloze") == {}  # not a hardness model
+    assert default.mdl_pass_reuse("strategyqa", "smollm2-135m", "0306")  # its MDL prompt
 
 
 def test_every_cell_spec_round_trips_through_its_folder(default, paper):
@@ -203,7 +226,12 @@ def test_without_trained_methods_only_prompting_ids_exist(default):
         "fig-strategyqa-by-model",
         "fig-third-grade-to-college-by-model",
     }
-    assert not plan.representations
+    # no probe: the zero-shot passes serve the zero-shot cells only
+    assert all(
+        registry.method(c.method).zero_shot
+        for rep in plan.representations.values()
+        for c in rep.cells
+    )
     assert {registry.method(s.method).kind for s in plan.cells.values()} == {"prompting"}
 
 
@@ -241,7 +269,16 @@ def test_paper_scale_cell_counts(paper):
     assert kinds["probe"] + kinds["lora"] == 74 + 8 + 60 + 2 * 4 + 2 * 2 * 2 * 2 + 2
     trained = {s.model for s in paper.cells.values() if registry.method(s.method).trained}
     assert trained == {"llama2-70b", "mixtral-8x7b", "llama2-7b"}
-    assert len(paper.representations) == 5 + 2  # + the supervisor's ARC and MMLU features
+    reps = paper.representations.values()
+    with_probe = [r for r in reps if any(c.method == "probe" for c in r.cells)]
+    assert len(with_probe) == 5 + 2  # + the supervisor's ARC and MMLU features
+    # every other zero-shot pass is a zero-shot cell's (ladder models, MC datasets)
+    assert all(
+        registry.method(c.method).zero_shot for r in reps for c in r.cells if c.method != "probe"
+    )
+    assert {(r.dataset, r.model) for r in reps if r not in with_probe} <= {
+        (s.dataset, s.model) for s in paper.cells.values() if s.method == "zs"
+    }
     assert all(s.cap is None for s in paper.cells.values() if s.dataset != "gsm8k")
 
 

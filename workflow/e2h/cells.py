@@ -35,8 +35,13 @@ TRANSFER_MEASURE = "transfer"
 
 
 def representation_dir(dataset: str, model: str, prompt: str) -> str:
-    """The hidden states of one (dataset, model, prompt), read by its probe cells."""
+    """The zero-shot pass of one (dataset, model, prompt): hidden states read by its probe
+    cells and zero-shot predictions read by its zero-shot cells."""
     return f"results/representations/{dataset}/{model}/p{prompt}"
+
+
+#: The zero-shot pass's predictions, in its folder (``representation_dir``).
+ZERO_SHOT_FILE = "zero_shot.parquet"
 
 
 #: What every cell writes into its folder.

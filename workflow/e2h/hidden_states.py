@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +23,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from e2h.prompts import build_prompts, prompt_hash
+from e2h.prompts import build_prompts, prompt_hash, target_hash
 from e2h.scoring import (
     Encoder,
     _accepts,
@@ -39,6 +40,7 @@ from e2h.scoring import (
 FEATURES = "features.npy"
 MASK = "choice_mask.npy"
 MANIFEST = "manifest.json"
+log = logging.getLogger(__name__)
 
 
 def probe_layers(num_hidden_layers: int) -> tuple[int, int]:
@@ -89,12 +91,16 @@ def extract_hidden_states(
     model_info: Mapping[str, Any] | None = None,
     progress: bool = True,
     scores: list[list[float]] | None = None,
+    known: Mapping[int, tuple[np.ndarray, list[float]]] | None = None,
 ) -> dict[str, Any]:
     """Write features/mask/manifest for every item (zero-shot prompt + each choice).
 
     ``scores`` (an empty list): also fill it with every item's summed choice log-probs from
     the same forwards (the zero-shot scores of docs/scoring.md#mc-scoring), so a zero-shot
     pass yields predictions and hidden states at once (:func:`zero_shot_pass`).
+
+    ``known``: item index -> (features (choices, 2d), choice log-probs) computed before by a
+    pass over the same tokens (:func:`reusable_items`); those items run no forward.
 
     With sdpa or eager attention the scorer's packed layout is used: one row per item, the
     question once and every choice's tokens after it under a tree mask
@@ -115,33 +121,50 @@ def extract_hidden_states(
     width = max((len(p.continuations) for p in prompts), default=0)
     mask = np.zeros((n_items, width), dtype=bool)
     feats = None
+    known = dict(known or {})
+    todo = [i for i in range(n_items) if i not in known]  # items that need a forward
+    run = [prompts[i] for i in todo]
     packed = _attn_impl(model) in ("sdpa", "eager")
+    run_scores: list[list[float]] | None = None
     if scores is not None:
-        scores[:] = [[0.0] * len(p.continuations) for p in prompts]
-        if not packed:  # the padded layout has no LM head pass: score with the engine
+        run_scores = [[0.0] * len(p.continuations) for p in run]
+        if not packed and run:  # the padded layout has no LM head pass: score with the engine
             from e2h.scoring import sum_logprobs_fast
 
-            scores[:] = sum_logprobs_fast(model, tokenizer, prompts, batch_size, progress=False)[0]
+            run_scores[:] = sum_logprobs_fast(model, tokenizer, run, batch_size, progress=False)[0]
     batches = (
         _packed_batches(
-            model, tokenizer, prompts, batch_size, layers, n_layers,
-            scores if scores is not None and packed else None,
+            model, tokenizer, run, batch_size, layers, n_layers,
+            run_scores if scores is not None and packed else None,
         )
         if packed
-        else _padded_batches(model, tokenizer, prompts, batch_size, layers, n_layers)
+        else _padded_batches(model, tokenizer, run, batch_size, layers, n_layers)
     )  # fmt: skip
-    bar = tqdm(total=n_items, desc=f"hidden {prompt_id}", unit="item", disable=not progress)
+
+    def allocate(dim: int) -> np.ndarray:
+        f = np.lib.format.open_memmap(
+            out / FEATURES, mode="w+", dtype=dtype, shape=(n_items, width, dim)
+        )
+        f[:] = 0
+        return f
+
+    for i, (vec, _) in known.items():
+        if feats is None:
+            feats = allocate(vec.shape[1])
+        feats[i, : len(vec)] = vec
+        mask[i, : len(vec)] = True
+    bar = tqdm(total=len(run), desc=f"hidden {prompt_id}", unit="item", disable=not progress)
     for owners, vec, finished in batches:
         if feats is None:
-            feats = np.lib.format.open_memmap(
-                out / FEATURES, mode="w+", dtype=dtype, shape=(n_items, width, vec.shape[1])
-            )
-            feats[:] = 0
+            feats = allocate(vec.shape[1])
         for r, (i, j) in enumerate(owners):
-            feats[i, j] = vec[r]
-            mask[i, j] = True
+            feats[todo[i], j] = vec[r]
+            mask[todo[i], j] = True
         bar.update(finished)
     bar.close()
+    if scores is not None:
+        by_index = dict(zip(todo, run_scores or [], strict=True))
+        scores[:] = [known[i][1] if i in known else by_index[i] for i in range(n_items)]
     d = 0 if feats is None else feats.shape[2] // 2
     if feats is None:
         feats = np.lib.format.open_memmap(out / FEATURES, mode="w+", dtype=dtype, shape=(0, 0, 0))
@@ -245,18 +268,26 @@ def zero_shot_pass(
     model_key: str | None = None,
     model_info: Mapping[str, Any] | None = None,
     progress: bool = True,
+    reuse: tuple[str | Path, str | Path] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Zero-shot predictions (``e2h.scoring.results_frame`` rows) and the hidden states of
-    every item from one forward per batch: the MDL stage's decoding scores and the linear
-    probe's features come from the same tokens, computed once."""
+    every item from one forward per batch: the MDL stage's decoding scores, the zero-shot
+    cells' predictions and the linear probe's features come from the same tokens, computed
+    once. ``reuse``: (hidden-states folder, predictions file) of an earlier pass of the same
+    model and prompt (the MDL stage's); its items with the same prompt hash are copied, not
+    recomputed (:func:`reusable_items`)."""
     from e2h.scoring import results_frame
 
+    prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
+    known = reusable_items(prompts, *reuse, model_info) if reuse is not None else {}
+    if reuse is not None:
+        log.info("%d of %d items reused from %s", len(known), len(prompts), reuse[0])
     scores: list[list[float]] = []
     manifest = extract_hidden_states(
         model, tokenizer, items, prompt_id, out_dir, batch_size=batch_size,
         max_length=max_length, model_info=model_info, progress=progress, scores=scores,
+        known=known,
     )  # fmt: skip
-    prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
     params = {
         "model": model_key,
         "prompt_id": str(prompt_id),
@@ -265,6 +296,53 @@ def zero_shot_pass(
         "n_truncated": manifest["n_truncated"],
     }
     return results_frame(items, prompts, scores, params), manifest
+
+
+#: Manifest fields two passes must share for one's features to stand in for the other's.
+REUSE_FIELDS = ("model_key", "hub_id", "revision", "precision", "source", "gguf", "layers", "dtype")
+
+
+def reusable_items(
+    prompts: list,
+    states: str | Path,
+    predictions: str | Path,
+    model_info: Mapping[str, Any] | None,
+) -> dict[int, tuple[np.ndarray, list[float]]]:
+    """Items of ``prompts`` an earlier zero-shot pass already computed (its hidden states in
+    the folder ``states``, its predictions with their ``logprobs`` in ``predictions``): same
+    model (the manifest's provenance), same layers and the same prompt hash (the same
+    tokens). Returns index -> (features of its choices, choice log-probs)."""
+    feats, mask, manifest = load_hidden_states(states)
+    info = dict(model_info or {})
+    if any(manifest.get(k) != info.get(k) for k in REUSE_FIELDS if k in info):
+        log.info("%s: another model or precision; nothing reused", states)
+        return {}
+    pred = pd.read_parquet(predictions)
+    if "logprobs" not in pred:
+        return {}
+    target_of = {p.item_id: target_hash(p.continuations) for p in prompts}
+    # the scored continuations too: an NLL pass scores the gold answer only
+    logprobs = {
+        i: lp
+        for i, lp, t in zip(pred["id"], pred["logprobs"], pred["target_hash"], strict=True)
+        if t == target_of.get(i)
+    }
+    row = {
+        (i, h): r
+        for r, (i, h) in enumerate(
+            zip(manifest["item_ids"], manifest["prompt_hashes"], strict=True)
+        )
+    }
+    known = {}
+    for k, p in enumerate(prompts):
+        r = row.get((p.item_id, prompt_hash(p)))
+        if r is None or p.item_id not in logprobs:
+            continue
+        n = len(p.continuations)
+        if int(mask[r].sum()) != n or len(logprobs[p.item_id]) != n:
+            continue
+        known[k] = (np.asarray(feats[r, :n]), [float(v) for v in logprobs[p.item_id]])
+    return known
 
 
 def _padded_batches(model, tokenizer, prompts, batch_size, layers, n_layers):

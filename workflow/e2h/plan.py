@@ -33,6 +33,7 @@ from e2h.cells import (
     LEVEL_SEP,
     SUPERVISOR,
     TRANSFER_MEASURE,
+    ZERO_SHOT_FILE,
     CellSpec,
     representation_dir,
 )
@@ -258,7 +259,9 @@ class CellGroup:
 
 @dataclass
 class Representation:
-    """Hidden states of one (dataset, model, prompt) and the probe cells that read them."""
+    """The zero-shot pass of one (dataset, model, prompt): hidden states and zero-shot
+    predictions of every item its cells read (probe cells: training and test items;
+    zero-shot cells: test items), from one forward per item."""
 
     dataset: str
     model: str
@@ -273,6 +276,10 @@ class Representation:
 def representation_files(dataset: str, model: str, prompt: str) -> list[str]:
     d = representation_dir(dataset, model, prompt)
     return [f"{d}/manifest.json", f"{d}/features.npy", f"{d}/choice_mask.npy"]
+
+
+def zero_shot_file(dataset: str, model: str, prompt: str) -> str:
+    return f"{representation_dir(dataset, model, prompt)}/{ZERO_SHOT_FILE}"
 
 
 def human_table(dataset: str) -> str:
@@ -839,9 +846,12 @@ class Plan:
 
     def _plan_representations(self) -> None:
         for spec in self.cells.values():
-            if spec.method != "probe" and registry.method(spec.method).kind != "probe":
+            method = registry.method(spec.method)
+            if method.kind != "probe" and not method.zero_shot:
                 continue
-            if spec.is_transfer:
+            if method.zero_shot:  # its test items, on its own dataset
+                datasets = [spec.dataset]
+            elif spec.is_transfer:
                 datasets = sorted({TRANSFER_DATASET, *(d for d in self._source_datasets(spec))})
             else:
                 datasets = [spec.dataset]
@@ -856,7 +866,8 @@ class Plan:
     def representation(self, directory: str) -> Representation:
         if directory not in self.representations:
             raise PlanError(
-                f"{directory}: no configured probe cell reads these hidden states; planned: "
+                f"{directory}: no configured probe or zero-shot cell reads this zero-shot "
+                "pass; planned: "
                 f"{', '.join(self.representations) or '(none)'}"
             )
         return self.representations[directory]
@@ -906,6 +917,8 @@ class Plan:
             train_ds = self._source_datasets(spec)[0] if spec.is_transfer else spec.dataset
             inputs["train_features"] = representation_files(train_ds, spec.model, spec.prompt)
             inputs["test_features"] = representation_files(spec.dataset, spec.model, spec.prompt)
+        elif registry.method(spec.method).zero_shot:
+            inputs["zero_shot"] = [zero_shot_file(spec.dataset, spec.model, spec.prompt)]
         else:
             inputs["model"] = self.model_input(spec.model)
         if spec.weak:
@@ -1039,6 +1052,22 @@ class Plan:
                 k: v for k, v in self.config["mdl"]["learned"].items() if k != "lora"
             }
         return {**self._mdl_common(dataset), "nll": nll, "curves": curves}
+
+    def mdl_pass_reuse(self, dataset: str, model: str, prompt: str) -> dict[str, str]:
+        """The MDL pass whose items the grid's zero-shot pass of (dataset, model, prompt)
+        copies: the same model scoring the same prompt's choices (not an NLL pass)."""
+        if (
+            model not in self.mdl_models
+            or dataset not in self.mdl_datasets()
+            or self.mdl_prompt(dataset) != prompt
+            or self.mdl_pass_params(dataset)["nll"]
+        ):
+            return {}
+        d = mdl_dir(dataset, model)
+        return {
+            "mdl_states": f"{d}/states/manifest.json",
+            "mdl_predictions": f"{d}/zero_shot.parquet",
+        }
 
     def mdl_curve_params(self, dataset: str, variant: str) -> dict[str, Any]:
         curve = {k: v for k, v in self.config["mdl"][variant].items() if k != "lora"}

@@ -30,10 +30,14 @@ def score_splits(
     batch_size: int,
     max_length: int,
     weak: WeakLabels | None = None,
+    zero_shot: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Score each resample's test items after its demonstrations; one row per (item, resample).
 
-    ``weak``: the demonstrations show a weak supervisor's labels (``spec.labels``)."""
+    ``weak``: the demonstrations show a weak supervisor's labels (``spec.labels``).
+    ``zero_shot``: the predictions of the (dataset, model, prompt) zero-shot pass; a
+    zero-shot cell reads its items' rows there instead of scoring them again
+    (docs/scoring.md#zero-shot-pass)."""
     if spec.weak and weak is None:
         raise ValueError(f"{spec.directory}: shows weak labels, but none were given")
     train_by_id = train_table.set_index("id", drop=False)
@@ -50,7 +54,9 @@ def score_splits(
         method = registry.method(spec.method)
         if method.kind != "prompting":
             raise ValueError(f"method {spec.method!r} is not a prompting method")
-        if not method.cot:
+        if method.zero_shot and zero_shot is not None:
+            res = from_zero_shot_pass(zero_shot, test, spec)
+        elif not method.cot:
             from e2h.scoring import score_choices
 
             res = score_choices(
@@ -87,3 +93,40 @@ def score_splits(
             )
         frames.append(res)
     return cell_predictions(frames, spec)
+
+
+def from_zero_shot_pass(frame: pd.DataFrame, test: pd.DataFrame, spec: CellSpec) -> pd.DataFrame:
+    """The zero-shot pass's rows of ``test``'s items, as ``e2h.scoring.score_choices``
+    returns them. Fails naming the first item the pass lacks or scored with other text."""
+    from e2h.prompts import item_hash
+
+    if len(frame) and (
+        set(frame["model"]) != {spec.model} or set(frame["prompt_id"]) != {spec.prompt}
+    ):
+        raise ValueError(
+            f"{spec.directory}: the zero-shot pass is of model {sorted(set(frame['model']))}, "
+            f"prompt {sorted(set(frame['prompt_id']))}, not {spec.model}, {spec.prompt}"
+        )
+    by_id = frame.set_index("id", drop=False)
+    ids = list(test["id"])
+    missing = [i for i in ids if i not in by_id.index]
+    if missing:
+        raise ValueError(
+            f"{spec.directory}: {len(missing)} test items are not in the zero-shot pass "
+            f"(first: {missing[0]}); rerun its rule extract_hidden_states"
+        )
+    res = by_id.loc[ids].reset_index(drop=True)
+    for item, got in zip(test.to_dict("records"), res["item_hash"], strict=True):
+        if item_hash(item) != got:
+            raise ValueError(
+                f"{spec.directory}: item {item['id']} differs from the one the zero-shot "
+                "pass scored; rerun its rule extract_hidden_states"
+            )
+    res["seed"] = spec.seed
+    res["n_truncated"] = int(res["truncated"].sum())
+    res.attrs["params"] = {
+        "model": spec.model, "prompt_id": spec.prompt, "k": 0, "seed": spec.seed,
+        "n_truncated": int(res["n_truncated"].iloc[0]) if len(res) else 0,
+        "zero_shot_pass": True,
+    }  # fmt: skip
+    return res

@@ -42,6 +42,13 @@ class Method:
         """Multiple-choice scoring (not generation with answer extraction)."""
         return not self.cot
 
+    @property
+    def zero_shot(self) -> bool:
+        """Scored zero-shot: its predictions are read from the (dataset, model, prompt)
+        zero-shot pass that also writes the probe's hidden states
+        (docs/scoring.md#zero-shot-pass)."""
+        return self.kind == "prompting" and not self.demos and not self.cot
+
 
 @dataclass(frozen=True)
 class Measure:

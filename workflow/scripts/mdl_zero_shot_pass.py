@@ -41,8 +41,9 @@ def main(smk) -> None:
         batch_size=entry["batch_size"], max_length=entry["max_length"], model_key=key,
         model_info=info,
     )  # fmt: skip
+    # with every choice's log-prob: the grid's zero-shot pass reuses these items
     write_parquet(
-        pred.drop(columns=["logprobs", "probs"]).assign(
+        pred.assign(
             logprob_gold=[lp[g] for lp, g in zip(pred["logprobs"], pred["label_idx"], strict=True)]
         ),
         smk.output.predictions,
