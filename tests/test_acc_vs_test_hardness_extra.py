@@ -222,7 +222,13 @@ def test_draw_binned_leaves_spare_axes_empty_and_survives_all_bins_dropped():
     assert not np.isfinite(np.asarray(line_of(fig.axes[0]).get_ydata(), dtype=float)).any()
     assert fig.axes[0].get_ylim() == (0.0, 30.0)  # nothing drawn: up to the chance line (25)
     assert any("4 bins dropped" in t.get_text() for t in fig.axes[0].texts)
+    # the empty panel says why in its middle, with the bins' sizes
+    assert any(t.get_text().startswith("every bin dropped\n") for t in fig.axes[0].texts)
     plt.close(fig)
+    dropped = pd.DataFrame({"n_items": [6, 21], "dropped": ["SE ≥ 0.1", "SE ≥ 0.1"]})
+    assert mod._all_dropped_text(dropped) == (
+        "every bin dropped\n6–21 items per bin;\nSE < 0.1 needs about 26 per bin"
+    )  # 0.25 / 0.1² = 25, and the SE must be below the threshold
 
 
 def test_rule_script_writes_binned_data_and_figures(tmp_path: Path):

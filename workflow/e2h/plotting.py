@@ -33,6 +33,9 @@ def chance_line(ax, dataset: str) -> None:
     chance = registry.dataset(dataset).chance
     if chance:
         ax.axhline(chance, ls="--", lw=0.8, color="black")
+        low, high = ax.get_ylim()
+        if chance + 5 > high:  # all bars far below chance: the reference stays in view
+            ax.set_ylim(low, 5 * (int(chance) // 5) + 10)
 
 
 def signed(value: float) -> str:
@@ -144,5 +147,9 @@ def labelled_bars(
             ax.text(xi, y + 1, f"{value:.1f}", ha="center", va="bottom", fontsize=fontsize)
     tops = np.r_[values, frame["ci_high"].to_numpy(dtype=float) if error_bars else [], 0.0]
     top = np.nanmax(tops)
-    ax.set_ylim(0.0, min(100.0, max(10.0, math.ceil((top + 8) / 5) * 5)))
+    # room above 100 % for the label of a whisker that reaches it (else the label sits on
+    # the panel title); the ticks stop at 100 %, as accuracy does
+    ax.set_ylim(0.0, min(112.0, max(10.0, math.ceil((top + 8) / 5) * 5)))
+    if top + 8 > 100:
+        ax.set_yticks(np.arange(0, 101, 20))
     ax.set_xticks(x, frame["label"], fontsize=fontsize)

@@ -24,6 +24,7 @@ Two styles:
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 
 import matplotlib.pyplot as plt
@@ -306,6 +307,21 @@ def _draw_line(ax: plt.Axes, d: pd.DataFrame) -> None:
     ax.tick_params(axis="x", which="minor", length=0, pad=16)
     for label, r in zip(ax.get_xticklabels(minor=True), d["dropped"], strict=True):
         label.set_color("grey" if r else "black")
+    if not kept.any():  # say so on the panel: an empty grid alone reads as a plotting fault
+        ax.text(0.5, 0.5, _all_dropped_text(d), transform=ax.transAxes, ha="center",
+                va="center", fontsize=8, color="dimgrey")  # fmt: skip
+
+
+def _all_dropped_text(d: pd.DataFrame) -> str:
+    """Why a panel has no line: its bins' sizes and, for the standard-error rule, how many
+    items a bin would need (p(1 - p) / n < SE² at the worst case p = 0.5)."""
+    n = d["n_items"]
+    text = f"every bin dropped\n{int(n.min())}–{int(n.max())} items per bin"
+    thresholds = [float(m) for m in re.findall(r"SE ≥ ([0-9.]+)", " ".join(d["dropped"]))]
+    if thresholds and min(thresholds) > 0:
+        se = min(thresholds)
+        text += f";\nSE < {se:g} needs about {math.floor(round(0.25 / se**2, 9)) + 1} per bin"
+    return text
 
 
 def _title(ax: plt.Axes, panel: str, notes: list[str]) -> None:
