@@ -303,9 +303,19 @@ def test_paper_scale_dag_cell_count(tmp_path):
         "llama2-7b": 4 + 2 + 2, "llama2-13b": 4 + 2,  # + the weak supervisor's two probes
         "llama2-70b-chat": 4 + 5 + 2, "qwen-72b": 4 + 5 + 2, "mixtral-8x7b": 4 + 5 + 2 + 4 + 4,
     }  # fmt: skip
-    # ARC, MMLU, StrategyQA for Llama-2-70b; ARC, MMLU for the transfer model (Mixtral) and
-    # for the weak supervisor (Llama-2-7b)
-    assert counts["extract_hidden_states"] == 7
+    # one zero-shot pass per (dataset, model, prompt) that a probe or a zero-shot cell reads:
+    # every one of the 6 models on ARC, MMLU and StrategyQA (GSM8k's zero-shot is CoT); the
+    # probes read 7 of them (Llama-2-70b's 3, the transfer model's and the weak supervisor's
+    # ARC and MMLU)
+    assert counts["extract_hidden_states"] == len(plan.representations) == 6 * 3
+    assert {
+        (r.dataset, r.model)
+        for r in plan.representations.values()
+        if any(c.method == "probe" for c in r.cells)
+    } == {
+        *((d, "llama2-70b") for d in ("arc", "mmlu", "strategyqa")),
+        *((d, m) for d in ("arc", "mmlu") for m in ("mixtral-8x7b", "llama2-7b")),
+    }
     assert "convert_model" not in counts  # hub models need no conversion
     assert "<TBD>" not in out.stdout
     # job sizes derived from the registry (e2h.resources) for 48 GB GPUs: the 70b in int8
