@@ -92,6 +92,7 @@ def extract_hidden_states(
     progress: bool = True,
     scores: list[list[float]] | None = None,
     known: Mapping[int, tuple[np.ndarray, list[float]]] | None = None,
+    prompts: list | None = None,
 ) -> dict[str, Any]:
     """Write features/mask/manifest for every item (zero-shot prompt + each choice).
 
@@ -101,6 +102,7 @@ def extract_hidden_states(
 
     ``known``: item index -> (features (choices, 2d), choice log-probs) computed before by a
     pass over the same tokens (:func:`reusable_items`); those items run no forward.
+    ``prompts``: the items' zero-shot prompts, when the caller has built them already.
 
     With sdpa or eager attention the scorer's packed layout is used: one row per item, the
     question once and every choice's tokens after it under a tree mask
@@ -116,7 +118,8 @@ def extract_hidden_states(
     out.mkdir(parents=True, exist_ok=True)
     n_layers = _num_layers(model)
     layers = probe_layers(n_layers)
-    prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
+    if prompts is None:
+        prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
     n_items = len(prompts)
     width = max((len(p.continuations) for p in prompts), default=0)
     mask = np.zeros((n_items, width), dtype=bool)
@@ -286,7 +289,7 @@ def zero_shot_pass(
     manifest = extract_hidden_states(
         model, tokenizer, items, prompt_id, out_dir, batch_size=batch_size,
         max_length=max_length, model_info=model_info, progress=progress, scores=scores,
-        known=known,
+        known=known, prompts=prompts,
     )  # fmt: skip
     params = {
         "model": model_key,

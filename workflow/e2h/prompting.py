@@ -122,11 +122,10 @@ def from_zero_shot_pass(frame: pd.DataFrame, test: pd.DataFrame, spec: CellSpec)
                 f"{spec.directory}: item {item['id']} differs from the one the zero-shot "
                 "pass scored; rerun its rule extract_hidden_states"
             )
-    res["seed"] = spec.seed
-    res["n_truncated"] = int(res["truncated"].sum())
+    n_truncated = int(res["truncated"].sum())
+    res["seed"], res["n_truncated"] = spec.seed, n_truncated
     res.attrs["params"] = {
         "model": spec.model, "prompt_id": spec.prompt, "k": 0, "seed": spec.seed,
-        "n_truncated": int(res["n_truncated"].iloc[0]) if len(res) else 0,
-        "zero_shot_pass": True,
+        "n_truncated": n_truncated, "zero_shot_pass": True,
     }  # fmt: skip
     return res
