@@ -114,3 +114,78 @@ def test_shared_prefix_attention_equals_expanded_cache(tiny, monkeypatch):  # no
     monkeypatch.setattr(generation, "_shared_prefix", lambda model: False)
     expanded = generate_texts(model, tok, prompts, 16, batch_size=4, stop=None, progress=False)
     assert shared == expanded and any(shared)
+
+
+def test_resample_sets_share_batches_and_generate_as_alone(tiny, monkeypatch):  # noqa: F811
+    """The resamples of a cell (each its own demonstrations) decode in shared batches, one
+    block of rows per prefix, and generate exactly what each set generates alone, and what
+    transformers' own generate gives without any prefix cache."""
+    import e2h.generation as generation
+
+    model, tok = tiny
+    items = _yesno(toy_items(5))
+    sets = [
+        (items, _yesno(toy_items(3, offset=40))),
+        (items.iloc[1:4].reset_index(drop=True), _yesno(toy_items(2, offset=60))),
+        (items.iloc[:2].reset_index(drop=True), None),  # zero-shot rows in the same batch
+    ]
+    blocks = []
+    real = generation._greedy_cached
+
+    def recording(model, tokenizer, seqs, prefixes, sizes, *args):
+        blocks.append(list(sizes))
+        return real(model, tokenizer, seqs, prefixes, sizes, *args)
+
+    monkeypatch.setattr(generation, "_greedy_cached", recording)
+    together = generation.generate_answer_sets(
+        model, tok, sets, "0305", "yesno", 10, batch_size=16, stop=None, progress=False
+    )
+    assert blocks == [[5, 3, 2]]  # one batch, three prefixes
+    blocks.clear()
+    for (test, demos), frame in zip(sets, together, strict=True):
+        alone = generate_answers(
+            model, tok, test, demos, "0305", "yesno", 10, batch_size=16, stop=None, progress=False
+        )
+        pd.testing.assert_frame_equal(frame, alone)
+        plain = generate_answers(
+            model, tok, test, demos, "0305", "yesno", 10, stop=None, use_prefix_cache=False,
+            progress=False,
+        )  # fmt: skip
+        assert list(frame["generation"]) == list(plain["generation"])
+    assert all(len(b) == 1 for b in blocks)  # alone: one prefix per batch
+    assert any(g for f in together for g in f["generation"])
+
+
+def test_prefix_groups_attention_equals_separate_batches(tiny):  # noqa: F811
+    """Two prefixes in one batch (and a block without a stored prefix) give each row the
+    hidden states it gets in a batch of its own prefix."""
+    from e2h.generation import _decoder
+    from e2h.prefix_attention import PrefixGroups, shared_prefix_attention
+    from e2h.scoring import prefix_cache
+
+    model, _ = tiny
+    torch.manual_seed(0)
+    vocab = model.config.vocab_size
+    prefixes = [torch.randint(5, vocab, (n,)).tolist() for n in (7, 4)]
+    own = torch.randint(5, vocab, (5, 3))
+    # rows 0-1 after prefix 0, rows 2-3 after prefix 1, row 4 without one (positions from 0)
+    caches = [prefix_cache(model, p) for p in prefixes] + [None]
+    start = [7, 7, 4, 4, 0]
+    dec = _decoder(model)
+    cfg = model.config
+
+    def run(rows, prefix_kv):
+        mask = torch.tril(torch.ones(3, 3, dtype=torch.bool))[None, None].expand(len(rows), 1, 3, 3)
+        pos = torch.tensor([start[r] for r in rows])[:, None] + torch.arange(3)[None]
+        with shared_prefix_attention(cfg), torch.inference_mode():
+            return dec(
+                input_ids=own[rows], attention_mask=mask, position_ids=pos, use_cache=False,
+                e2h_prefix_kv=prefix_kv,
+            ).last_hidden_state  # fmt: skip
+
+    together = run([0, 1, 2, 3, 4], PrefixGroups(caches, [2, 2, 1]))
+    for g, rows in enumerate(([0, 1], [2, 3], [4])):
+        alone = run(rows, PrefixGroups([caches[g]], [len(rows)]))
+        torch.testing.assert_close(together[rows], alone, rtol=0, atol=1e-5)
+    single = run([0, 1], caches[0])  # the one-prefix form gives the same
+    torch.testing.assert_close(together[[0, 1]], single, rtol=0, atol=1e-5)

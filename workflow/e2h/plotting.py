@@ -15,7 +15,6 @@ matplotlib.use("Agg")  # no display on CI machines or cluster nodes
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
 
 from e2h.io import write_csv, write_text  # noqa: E402
 
@@ -58,9 +57,40 @@ def panel_grid(n_panels: int, ncols: int, width: float, height: float):
     return fig, axes
 
 
+#: The figures' seaborn theme (``seaborn.set_theme`` arguments).
+THEME = {"context": "paper", "style": "whitegrid", "font_scale": 1.1}
+#: ``THEME`` as a matplotlib style file: applying it needs no seaborn import, which pulls in
+#: scipy.stats and costs about 1.4 s per figure job (docs/speed.md#figure-jobs);
+#: tests/test_plotting.py checks it against seaborn, workflow/tools/write_plot_style.py
+#: rewrites it.
+STYLE_FILE = Path(__file__).with_name("plot_style.mplstyle")
+#: Theme settings the style file leaves out: seaborn's own colormap, which only exists once
+#: seaborn is imported (the figures name their colormaps).
+NOT_IN_STYLE = ("image.cmap",)
+#: Settings of every figure beyond the theme.
+OUTPUT_PARAMS = {"pdf.fonttype": 42, "savefig.bbox": "tight", "figure.dpi": 100}
+
+
+def seaborn_theme_params() -> dict:
+    """The rcParams ``seaborn.set_theme(**THEME)`` changes from matplotlib's defaults."""
+    import seaborn as sns
+
+    with matplotlib.rc_context():
+        plt.rcdefaults()
+        default = dict(plt.rcParams)
+        sns.set_theme(**THEME)
+        themed = dict(plt.rcParams)
+    return {
+        key: value
+        for key, value in themed.items()
+        if value != default[key] and key not in NOT_IN_STYLE
+    }
+
+
 def set_style() -> None:
-    sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
-    plt.rcParams.update({"pdf.fonttype": 42, "savefig.bbox": "tight", "figure.dpi": 100})
+    """The figures' look: the seaborn theme (from its style file) and the output settings."""
+    plt.style.use(STYLE_FILE)
+    plt.rcParams.update(OUTPUT_PARAMS)
 
 
 def save_figure(fig: plt.Figure, paths: list[str | Path], dpi: int = 150) -> None:

@@ -21,6 +21,10 @@ sliding layer would attend over the whole prompt. The scorer therefore routes sl
 models through this function even without a shared prefix (tested against the model's own
 forward on a tiny Gemma 3 whose window is shorter than the demonstrations).
 
+During generation a batch may hold rows of several prefixes (the resamples of a cell, each
+with its own demonstrations): ``e2h_prefix_kv`` is then a :class:`PrefixGroups`, whose rows
+come in blocks, one per prefix, and part 1 runs once per block against that block's prefix.
+
 The function is registered with transformers' ``AttentionInterface`` and switched on only for
 the duration of one decoder call (:func:`shared_prefix_attention`); the prefix's per-layer
 keys and values travel as the ``e2h_prefix_kv`` keyword argument, which transformers forwards
@@ -29,14 +33,32 @@ to the attention function.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 NAME = "e2h_shared_prefix"
 _REGISTERED = False
+
+#: per layer (key, value) of one prefix, each (1, kv_heads, P, d)
+PrefixKV = Sequence[tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class PrefixGroups:
+    """Several stored prefixes in one batch: rows ``sum(sizes[:g])`` ... attend to ``caches[g]``.
+
+    A row block may have no prefix (``None``): its queries then see only their own keys."""
+
+    caches: Sequence[PrefixKV | None]
+    sizes: Sequence[int]
+
+    def __post_init__(self) -> None:
+        if len(self.caches) != len(self.sizes):
+            raise ValueError("one size per prefix")
 
 
 def _attention(
@@ -84,13 +106,63 @@ def _attention(
             ~mask, float("-inf")
         )
     flash = not window  # the CPU flash kernel is inexact under window masks (_attend)
-    if len(prefix) == 0:  # no stored prefix (a sliding-window model's zero-shot rows)
+    if (
+        not isinstance(prefix, PrefixGroups) and len(prefix) == 0
+    ):  # no stored prefix (a sliding-window model's zero-shot rows)
         o, _ = _attend(query.reshape(n, kvh, g * t, d), key, value, mask, scale, flash)
         out = o.reshape(n, kvh, g, t, d).reshape(n, h, t, d).transpose(1, 2).contiguous()
         return out.to(query.dtype), None
-    kp, vp = prefix[module.layer_idx]  # (1, kv_heads, P, d)
-    # part 1: every row's queries against the one stored prefix (rows folded into the
-    # query axis, grouped query heads too), no mask unless a sliding window cuts the prefix
+    # part 1: the queries against the stored prefix (of each row block, with PrefixGroups)
+    if isinstance(prefix, PrefixGroups):
+        if window:
+            raise NotImplementedError("several prefixes in one batch with a sliding window")
+        parts, start = [], 0
+        for cache, size in zip(prefix.caches, prefix.sizes, strict=True):
+            rows = query[start : start + size]
+            start += size
+            if size and cache is None:  # no prefix: zero weight on this part
+                parts.append(
+                    (
+                        torch.zeros((size, kvh, g * t, d), dtype=query.dtype, device=query.device),
+                        torch.full(
+                            (size, kvh, g * t, 1),
+                            float("-inf"),
+                            dtype=query.dtype,
+                            device=query.device,
+                        ),
+                    )  # fmt: skip
+                )
+            elif size:
+                parts.append(_prefix_part(rows, *cache[module.layer_idx], None, None, scale, flash))
+        if start != n:
+            raise ValueError(f"prefix groups cover {start} rows of {n}")
+        o1, lse1 = torch.cat([o for o, _ in parts]), torch.cat([lse for _, lse in parts])
+    else:
+        o1, lse1 = _prefix_part(query, *prefix[module.layer_idx], window, pos, scale, flash)
+    # part 2: each row against its own new keys, with the caller's mask
+    o2, lse2 = _attend(query.reshape(n, kvh, g * t, d), key, value, mask, scale, flash)
+    lse2 = lse2[..., None]
+    lse = torch.logaddexp(lse1, lse2)  # a fully masked part has lse -inf and weight 0
+    o = o1 * torch.exp(lse1 - lse) + o2.nan_to_num(0.0) * torch.exp(lse2 - lse)
+    out = o.reshape(n, kvh, g, t, d).reshape(n, h, t, d).transpose(1, 2).contiguous()
+    return out.to(query.dtype), None
+
+
+def _prefix_part(
+    query: torch.Tensor,
+    kp: torch.Tensor,
+    vp: torch.Tensor,
+    window: int | None,
+    pos: torch.Tensor | None,
+    scale: float,
+    flash: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(output, log-sum-exp) of every row's queries against one stored prefix (kp, vp:
+    (1, kv_heads, P, d)); rows are folded into the query axis, grouped query heads too, so
+    this is one dense GEMM, with no mask unless a sliding window cuts the prefix."""
+    n, h, t, d = query.shape
+    kvh = kp.shape[1]
+    g = h // kvh
     q1 = query.reshape(n, kvh, g * t, d).transpose(0, 1).reshape(1, kvh, n * g * t, d)
     mask1 = None
     p_len = kp.shape[2]
@@ -105,13 +177,7 @@ def _attention(
     o1, lse1 = o1.nan_to_num(0.0), lse1.nan_to_num(nan=float("-inf"))
     o1 = o1.reshape(kvh, n, g * t, d).transpose(0, 1)
     lse1 = lse1.reshape(kvh, n, g * t, 1).transpose(0, 1)
-    # part 2: each row against its own new keys, with the caller's mask
-    o2, lse2 = _attend(query.reshape(n, kvh, g * t, d), key, value, mask, scale, flash)
-    lse2 = lse2[..., None]
-    lse = torch.logaddexp(lse1, lse2)  # a fully masked part has lse -inf and weight 0
-    o = o1 * torch.exp(lse1 - lse) + o2.nan_to_num(0.0) * torch.exp(lse2 - lse)
-    out = o.reshape(n, kvh, g, t, d).reshape(n, h, t, d).transpose(1, 2).contiguous()
-    return out.to(query.dtype), None
+    return o1, lse1
 
 
 def _attend(

@@ -40,9 +40,12 @@ def score_splits(
     (docs/scoring.md#zero-shot-pass)."""
     if spec.weak and weak is None:
         raise ValueError(f"{spec.directory}: shows weak labels, but none were given")
+    method = registry.method(spec.method)
+    if method.kind != "prompting":
+        raise ValueError(f"method {spec.method!r} is not a prompting method")
     train_by_id = train_table.set_index("id", drop=False)
     test_by_id = test_table.set_index("id", drop=False)
-    frames = []
+    inputs = []  # (test items, demonstrations) per resample
     for r, split in enumerate(resample_splits):
         test = test_by_id.loc[split.test_ids].reset_index(drop=True)
         demos = train_by_id.loc[split.train_ids].reset_index(drop=True) if split.train_ids else None
@@ -51,15 +54,14 @@ def score_splits(
         log.info(
             "resample %d: %d demonstrations, %d test items", r, len(split.train_ids), len(test)
         )
-        method = registry.method(spec.method)
-        if method.kind != "prompting":
-            raise ValueError(f"method {spec.method!r} is not a prompting method")
-        if method.zero_shot and zero_shot is not None:
-            res = from_zero_shot_pass(zero_shot, test, spec)
-        elif not method.cot:
-            from e2h.scoring import score_choices
+        inputs.append((test, demos))
+    if method.zero_shot and zero_shot is not None:
+        results = [from_zero_shot_pass(zero_shot, test, spec) for test, _ in inputs]
+    elif not method.cot:
+        from e2h.scoring import score_choices
 
-            res = score_choices(
+        results = [
+            score_choices(
                 model,
                 tokenizer,
                 test,
@@ -70,22 +72,27 @@ def score_splits(
                 model_key=spec.model,
                 seed=spec.seed,
             )
-        else:
-            from e2h.generation import generate_answers
+            for test, demos in inputs
+        ]
+    else:  # every resample's generations in shared batches (docs/speed.md#cot-batches)
+        from e2h.generation import generate_answer_sets
 
-            res = generate_answers(
-                model,
-                tokenizer,
-                test,
-                demos,
-                spec.prompt,
-                kind=registry.dataset(spec.dataset).answer,
-                max_new_tokens=spec.max_new_tokens,
-                batch_size=batch_size,
-                max_length=max_length,
-                model_key=spec.model,
-                seed=spec.seed,
-            )
+        results = generate_answer_sets(
+            model,
+            tokenizer,
+            inputs,
+            spec.prompt,
+            kind=registry.dataset(spec.dataset).answer,
+            max_new_tokens=spec.max_new_tokens,
+            batch_size=batch_size,
+            max_length=max_length,
+            model_key=spec.model,
+            seed=spec.seed,
+        )
+    frames = []
+    for r, (split, res, (_, demos)) in enumerate(
+        zip(resample_splits, results, inputs, strict=True)
+    ):
         res = res.assign(resample=r, train_ids_sha=ids_hash(split.train_ids))
         if spec.weak and demos is not None:
             res["weak_label_accuracy"] = float(
