@@ -183,3 +183,43 @@ def test_zero_shot_pass_reuses_an_earlier_pass_of_the_same_tokens(four_layer, tm
     assert rows["seed"].tolist() == [0, 0]
     with pytest.raises(ValueError, match="not in the zero-shot pass"):
         from_zero_shot_pass(pred.iloc[:5], items.iloc[[6]], spec)
+
+
+def test_zero_shot_pass_scores_only_the_items_a_zero_shot_cell_reads(four_layer, tmp_path):
+    """Items only probes read get hidden states but no LM head: the pass's rows are the
+    scored items', equal to a pass scoring everything, and its features are bit-identical."""
+    from e2h.hidden_states import zero_shot_pass
+
+    model, tok = four_layer
+    items = toy_items(9)
+    scored = list(items["id"].iloc[[1, 4, 7]])
+    head_rows = []
+    hook = model.lm_head.register_forward_hook(lambda m, i, o: head_rows.append(i[0].shape[0]))
+    try:
+        part, _ = zero_shot_pass(
+            model, tok, items, "0040", tmp_path / "part", 8, model_key="tiny", progress=False,
+            scored_ids=scored,
+        )  # fmt: skip
+        some = sum(head_rows)
+        head_rows.clear()
+        whole, _ = zero_shot_pass(
+            model, tok, items, "0040", tmp_path / "whole", 8, model_key="tiny", progress=False
+        )
+        every = sum(head_rows)
+    finally:
+        hook.remove()
+    assert list(part["id"]) == scored
+    assert 0 < some < every / 2  # the LM head ran on the scored items' tokens only
+    rows = whole.set_index("id").loc[scored]
+    for ours, theirs in zip(part["logprobs"], rows["logprobs"], strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert list(part["pred"]) == list(rows["pred"])
+    f_part, m_part, _ = load_hidden_states(tmp_path / "part", verify=True)
+    f_whole, m_whole, _ = load_hidden_states(tmp_path / "whole", verify=True)
+    assert (m_part == m_whole).all()
+    np.testing.assert_array_equal(f_part, f_whole)
+    with pytest.raises(ValueError, match="not in the pass"):
+        zero_shot_pass(
+            model, tok, items.iloc[:3], "0040", tmp_path / "bad", 8, progress=False,
+            scored_ids=[items["id"].iloc[5]],
+        )  # fmt: skip

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +93,15 @@ def extract_hidden_states(
     scores: list[list[float]] | None = None,
     known: Mapping[int, tuple[np.ndarray, list[float]]] | None = None,
     prompts: list | None = None,
+    scored: Collection[int] | None = None,
 ) -> dict[str, Any]:
     """Write features/mask/manifest for every item (zero-shot prompt + each choice).
 
     ``scores`` (an empty list): also fill it with every item's summed choice log-probs from
     the same forwards (the zero-shot scores of docs/scoring.md#mc-scoring), so a zero-shot
-    pass yields predictions and hidden states at once (:func:`zero_shot_pass`).
+    pass yields predictions and hidden states at once (:func:`zero_shot_pass`). ``scored``:
+    the indices of the items whose log-probs are wanted (default: all); the LM head runs
+    only on their tokens, and the others' entries stay 0.
 
     ``known``: item index -> (features (choices, 2d), choice log-probs) computed before by a
     pass over the same tokens (:func:`reusable_items`); those items run no forward.
@@ -129,16 +132,22 @@ def extract_hidden_states(
     run = [prompts[i] for i in todo]
     packed = _attn_impl(model) in ("sdpa", "eager")
     run_scores: list[list[float]] | None = None
+    wanted = set(range(n_items)) if scored is None else set(scored)
+    run_wanted = {k for k, i in enumerate(todo) if i in wanted}  # positions in `run`
     if scores is not None:
         run_scores = [[0.0] * len(p.continuations) for p in run]
-        if not packed and run:  # the padded layout has no LM head pass: score with the engine
+        picked = sorted(run_wanted)
+        if not packed and picked:  # the padded layout has no LM head pass: use the engine
             from e2h.scoring import sum_logprobs_fast
 
-            run_scores[:] = sum_logprobs_fast(model, tokenizer, run, batch_size, progress=False)[0]
+            got = sum_logprobs_fast(model, tokenizer, [run[k] for k in picked], batch_size,
+                                    progress=False)[0]  # fmt: skip
+            for k, sc in zip(picked, got, strict=True):
+                run_scores[k] = sc
     batches = (
         _packed_batches(
             model, tokenizer, run, batch_size, layers, n_layers,
-            run_scores if scores is not None and packed else None,
+            run_scores if scores is not None and packed else None, run_wanted,
         )
         if packed
         else _padded_batches(model, tokenizer, run, batch_size, layers, n_layers)
@@ -206,10 +215,13 @@ def _features(hidden: tuple, layers: tuple[int, int], n_layers: int, rows, cols)
     return torch.cat(picked, dim=1).cpu().numpy()
 
 
-def _packed_batches(model, tokenizer, prompts, batch_size, layers, n_layers, scores=None):
+def _packed_batches(
+    model, tokenizer, prompts, batch_size, layers, n_layers, scores=None, wanted=None
+):
     """(owners, features, items finished) per packed forward: one row per item. With
     ``scores``, the choice log-probs of the same forward are added to ``scores[item][choice]``
-    (read from the final hidden states, as ``e2h.scoring._packed_logprobs`` does)."""
+    for the items in ``wanted`` (default all; read from the final hidden states, as
+    ``e2h.scoring._packed_logprobs`` does)."""
     encoded = encode_prompts(tokenizer, prompts)
     for it in encoded:
         it.prefix_len = 0
@@ -233,9 +245,14 @@ def _packed_batches(model, tokenizer, prompts, batch_size, layers, n_layers, sco
                 owners.append((u.item, j))
         vec = _features(o.hidden_states, layers, n_layers, rows, cols)
         if scores is not None:
+            picked = [u for u in batch if wanted is None or u.item in wanted]
+            rows_of = {id(u): r for r, u in enumerate(batch)}
             _gather_score(
-                model, o.last_hidden_state, *_score_positions(encoded, batch, offsets), scores
-            )
+                model, o.last_hidden_state,
+                *_score_positions(encoded, picked, [offsets[rows_of[id(u)]] for u in picked],
+                                  [rows_of[id(u)] for u in picked]),
+                scores,
+            )  # fmt: skip
         del o
         finished = 0
         for u in batch:
@@ -244,11 +261,12 @@ def _packed_batches(model, tokenizer, prompts, batch_size, layers, n_layers, sco
         yield owners, vec, finished
 
 
-def _score_positions(encoded, batch, offsets):
-    """(rows, cols, targets, owners) of every continuation token of a packed batch (no
-    prefix: the zero-shot prompt starts each row)."""
+def _score_positions(encoded, batch, offsets, batch_rows=None):
+    """(rows, cols, targets, owners) of every continuation token of ``batch``'s units (no
+    prefix: the zero-shot prompt starts each row); ``batch_rows``: each unit's row in the
+    forward (default: its position in ``batch``)."""
     rows, cols, targets, owners = [], [], [], []
-    for r, u in enumerate(batch):
+    for r, u in zip(batch_rows or range(len(batch)), batch, strict=True):
         s = u.shared_end
         for j in u.choices:
             f = encoded[u.item].full[j]
@@ -272,16 +290,26 @@ def zero_shot_pass(
     model_info: Mapping[str, Any] | None = None,
     progress: bool = True,
     reuse: tuple[str | Path, str | Path] | None = None,
+    scored_ids: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Zero-shot predictions (``e2h.scoring.results_frame`` rows) and the hidden states of
     every item from one forward per batch: the MDL stage's decoding scores, the zero-shot
     cells' predictions and the linear probe's features come from the same tokens, computed
     once. ``reuse``: (hidden-states folder, predictions file) of an earlier pass of the same
     model and prompt (the MDL stage's); its items with the same prompt hash are copied, not
-    recomputed (:func:`reusable_items`)."""
+    recomputed (:func:`reusable_items`). ``scored_ids``: the items that need predictions
+    (default: all); the others get hidden states only, without the LM head on their choice
+    tokens (for Gemma 3's 262k-token vocabulary about 40 % of an item's time), and no row."""
     from e2h.scoring import results_frame
 
     prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
+    if scored_ids is None:
+        scored = list(range(len(prompts)))
+    else:
+        wanted = set(scored_ids)
+        scored = [i for i, p in enumerate(prompts) if p.item_id in wanted]
+        if len(scored) != len(wanted):
+            raise ValueError(f"{len(wanted) - len(scored)} items to score are not in the pass")
     known = reusable_items(prompts, *reuse, model_info) if reuse is not None else {}
     if reuse is not None:
         log.info("%d of %d items reused from %s", len(known), len(prompts), reuse[0])
@@ -289,7 +317,7 @@ def zero_shot_pass(
     manifest = extract_hidden_states(
         model, tokenizer, items, prompt_id, out_dir, batch_size=batch_size,
         max_length=max_length, model_info=model_info, progress=progress, scores=scores,
-        known=known, prompts=prompts,
+        known=known, prompts=prompts, scored=scored,
     )  # fmt: skip
     params = {
         "model": model_key,
@@ -298,7 +326,9 @@ def zero_shot_pass(
         "seed": None,
         "n_truncated": manifest["n_truncated"],
     }
-    return results_frame(items, prompts, scores, params), manifest
+    rows = items.iloc[scored].reset_index(drop=True)
+    frame = results_frame(rows, [prompts[i] for i in scored], [scores[i] for i in scored], params)
+    return frame, manifest
 
 
 #: Manifest fields two passes must share for one's features to stand in for the other's.
