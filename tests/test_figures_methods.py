@@ -414,8 +414,15 @@ def test_scripts_end_to_end(sgr_setup, all_to_all_rows, transfer_cells, tmp_path
     assert pd.read_csv(tab["csv"])["ARC accuracy"].iloc[0] == pytest.approx(70.0)
 
     out = fig_outputs(tmp_path, "fig-third-grade-to-college-by-method")
-    run_script("fig_third_grade_to_college_by_method", {"cells": transfer_cells, **common}, out)
+    left_out = {"LoRA": "left out by experiments.trained.skip (mmlu)"}
+    params = {"cells": transfer_cells, "left_out": left_out, **common}
+    run_script("fig_third_grade_to_college_by_method", params, out)
     assert len(check_figure(out)) == 15
+    # a configured method without a facet is named under the plot, with the reason
+    data = pd.read_csv(out["data"])
+    fig = tgc_mod.draw(data, left_out=left_out)
+    assert fig.get_supxlabel() == "Not shown: LoRA: left out by experiments.trained.skip (mmlu)"
+    assert tgc_mod.draw(data).get_supxlabel() == ""
 
 
 def test_sgr_without_a_positive_gap_recovers_nothing(sgr_setup) -> None:

@@ -187,7 +187,8 @@ def test_zero_shot_pass_reuses_an_earlier_pass_of_the_same_tokens(four_layer, tm
 
 def test_zero_shot_pass_scores_only_the_items_a_zero_shot_cell_reads(four_layer, tmp_path):
     """Items only probes read get hidden states but no LM head: the pass's rows are the
-    scored items', equal to a pass scoring everything, and its features are bit-identical."""
+    scored items', equal to a pass scoring everything, and its features are bit-identical
+    (batches of 8 items, so scored items sit at other rows than the first)."""
     from e2h.hidden_states import zero_shot_pass
 
     model, tok = four_layer
@@ -197,13 +198,13 @@ def test_zero_shot_pass_scores_only_the_items_a_zero_shot_cell_reads(four_layer,
     hook = model.lm_head.register_forward_hook(lambda m, i, o: head_rows.append(i[0].shape[0]))
     try:
         part, _ = zero_shot_pass(
-            model, tok, items, "0040", tmp_path / "part", 8, model_key="tiny", progress=False,
+            model, tok, items, "0040", tmp_path / "part", 32, model_key="tiny", progress=False,
             scored_ids=scored,
         )  # fmt: skip
         some = sum(head_rows)
         head_rows.clear()
         whole, _ = zero_shot_pass(
-            model, tok, items, "0040", tmp_path / "whole", 8, model_key="tiny", progress=False
+            model, tok, items, "0040", tmp_path / "whole", 32, model_key="tiny", progress=False
         )
         every = sum(head_rows)
     finally:

@@ -95,7 +95,7 @@ def test_every_variant_is_scored_averaged_and_levelled(mdl_run):
     gsm = pd.read_parquet(work / "results/hardness/gsm8k/hardness.parquet")
     assert (gsm.loc[gsm["sampled"], "mdl_nll_decoding"] > 0).all()  # nats of the gold answer
     online = pd.read_csv(work / "results/tables/tab-mdl-online.csv")
-    assert set(online["Method"]) == {"Linear Probe", "QLoRA"}
+    assert set(online["Method"]) == {"Linear Probe", "LoRA"}
     assert (online["Uniform bits"] == online["Stream items"] * 2).all()  # 4-choice ARC items
     cutoffs = pd.read_csv(work / "results/tables/tab-cutoffs.csv")
     assert "MDL (ZS Prompt)" in set(cutoffs["Measure"])

@@ -467,3 +467,12 @@ def test_mdl_levels_too_small_for_a_test_sample_are_refused_at_parse_time():
     assert errors[0].startswith("mdl.probing_cap.mmlu: mdl_decoding = hard has about 72 of")
     assert "keeps 80 for training" in errors[0] and "at least 268" in errors[0]
     assert mdl_level_sizes(268, [0.3, 0.7])["hard"] == 81
+
+
+def test_figure_one_by_method_names_the_methods_it_leaves_out(default, paper) -> None:
+    """The default skips MMLU's LoRA-MC, so Figure 1 by method has no LoRA facet: the
+    figure's params say why (drawn under the plot); paper scale leaves nothing out."""
+    params = default.outputs["fig-third-grade-to-college-by-method"].params
+    assert "LoRA" not in params["cells"]
+    assert params["left_out"] == {"LoRA": "left out by experiments.trained.skip (mmlu)"}
+    assert paper.outputs["fig-third-grade-to-college-by-method"].params["left_out"] == {}

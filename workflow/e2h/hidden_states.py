@@ -249,8 +249,7 @@ def _packed_batches(
             rows_of = {id(u): r for r, u in enumerate(batch)}
             _gather_score(
                 model, o.last_hidden_state,
-                *_score_positions(encoded, picked, [offsets[rows_of[id(u)]] for u in picked],
-                                  [rows_of[id(u)] for u in picked]),
+                *_score_positions(encoded, picked, offsets, [rows_of[id(u)] for u in picked]),
                 scores,
             )  # fmt: skip
         del o
@@ -264,7 +263,7 @@ def _packed_batches(
 def _score_positions(encoded, batch, offsets, batch_rows=None):
     """(rows, cols, targets, owners) of every continuation token of ``batch``'s units (no
     prefix: the zero-shot prompt starts each row); ``batch_rows``: each unit's row in the
-    forward (default: its position in ``batch``)."""
+    forward, which also indexes ``offsets`` (default: its position in ``batch``)."""
     rows, cols, targets, owners = [], [], [], []
     for r, u in zip(batch_rows or range(len(batch)), batch, strict=True):
         s = u.shared_end

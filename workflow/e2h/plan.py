@@ -559,6 +559,17 @@ class Plan:
             if not registry.method(m).trained or m in self.trained_on(TRANSFER_DATASET)
         ]
 
+    def transfer_methods_left_out(self) -> dict[str, str]:
+        """{method label: why} of the configured Figure-1 methods that do not run (a trained
+        method `trained.skip` leaves out on MMLU), so the figure can say so."""
+        tgc = self.transfer_config or {}
+        kept = set(self.transfer_methods())
+        return {
+            registry.method(m).label: f"left out by experiments.trained.skip ({TRANSFER_DATASET})"
+            for m in tgc.get("methods", [])
+            if m not in kept
+        }
+
     def transfer_spec(self, method: str, source: str, model: str | None = None) -> CellSpec:
         """The Figure-1 cell of (method, source), by default of the model configured for
         Figure 1; the unsupervised source is zero-shot."""
@@ -1503,6 +1514,7 @@ class Plan:
                     {
                         "cells": by_method,
                         "model": self.transfer_config["model"],
+                        "left_out": self.transfer_methods_left_out(),
                         **boot,
                         **fig,
                     },

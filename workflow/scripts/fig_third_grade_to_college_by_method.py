@@ -11,7 +11,8 @@ def main(smk) -> None:
     preds = fig_mod.load(smk.params.cells)
     data = fig_mod.build(preds, smk.params.draws, smk.params.seed)
     write_csv(data, smk.output.data)
-    save_figure(fig_mod.draw(data, smk.params.error_bars), smk.output.figures, dpi=smk.params.dpi)
+    fig = fig_mod.draw(data, smk.params.error_bars, left_out=smk.params.left_out)
+    save_figure(fig, smk.output.figures, dpi=smk.params.dpi)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

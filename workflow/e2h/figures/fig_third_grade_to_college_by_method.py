@@ -90,8 +90,15 @@ def build(
     return pd.DataFrame(rows)
 
 
-def draw(data: pd.DataFrame, error_bars: bool = False, title: str = TITLE) -> plt.Figure:
-    """One facet per method (ICL, Linear Probe, LoRA) or model, shared data-driven y-limits."""
+def draw(
+    data: pd.DataFrame,
+    error_bars: bool = False,
+    title: str = TITLE,
+    left_out: dict[str, str] | None = None,
+) -> plt.Figure:
+    """One facet per method (ICL, Linear Probe, LoRA) or model, shared data-driven y-limits.
+    ``left_out``: {method: why} of configured methods without a facet, said under the plot
+    so a reader does not look for them."""
     facets = list(dict.fromkeys(data["facet"]))
     if not facets:
         raise ValueError(f"{title}: no facets to draw")
@@ -109,6 +116,9 @@ def draw(data: pd.DataFrame, error_bars: bool = False, title: str = TITLE) -> pl
     top = max(ax.get_ylim()[1] for ax in axes.flat)  # labelled_bars sized each for its data
     for ax in axes.flat:
         ax.set_ylim(0.0, top)
+    if left_out:
+        note = "; ".join(f"{method}: {why}" for method, why in left_out.items())
+        fig.supxlabel(f"Not shown: {note}", fontsize=8, color="0.3")
     if title != TITLE:
         fig.suptitle(title)
         return fig
