@@ -298,7 +298,8 @@ def zero_shot_pass(
     model and prompt (the MDL stage's); its items with the same prompt hash are copied, not
     recomputed (:func:`reusable_items`). ``scored_ids``: the items that need predictions
     (default: all); the others get hidden states only, without the LM head on their choice
-    tokens (for Gemma 3's 262k-token vocabulary about 40 % of an item's time), and no row."""
+    tokens (with Gemma 3's 262k-token vocabulary, the head costs more per scored token than
+    the model's layers: docs/speed.md#pass-lm-head), and no row."""
     from e2h.scoring import results_frame
 
     prompts = build_prompts(items, None, prompt_id, tokenizer, max_length)
