@@ -219,6 +219,14 @@ def test_zero_shot_pass_scores_only_the_items_a_zero_shot_cell_reads(four_layer,
     f_whole, m_whole, _ = load_hidden_states(tmp_path / "whole", verify=True)
     assert (m_part == m_whole).all()
     np.testing.assert_array_equal(f_part, f_whole)
+    # a pass only probes read (no zero-shot cell): features, and an empty frame
+    none, _ = zero_shot_pass(
+        model, tok, items, "0040", tmp_path / "none", 32, model_key="tiny", progress=False,
+        scored_ids=[],
+    )  # fmt: skip
+    assert none.empty and {"id", "logprobs", "correct", "model"} <= set(none.columns)
+    f_none, _, _ = load_hidden_states(tmp_path / "none", verify=True)
+    np.testing.assert_array_equal(f_none, f_whole)
     with pytest.raises(ValueError, match="not in the pass"):
         zero_shot_pass(
             model, tok, items.iloc[:3], "0040", tmp_path / "bad", 8, progress=False,

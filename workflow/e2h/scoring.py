@@ -715,13 +715,27 @@ def choice_softmax(scores: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.nd
     return s, e / e.sum(axis=1, keepdims=True)
 
 
+#: The per-item columns of :func:`results_frame`, in order.
+RESULT_COLUMNS = (
+    "id", "n_choices", "label_idx", "logprobs", "probs", "pred", "correct", "label_conf",
+    "n_demos", "truncated", "prompt_hash", "item_hash", "target_hash",
+)  # fmt: skip
+
+
 def results_frame(
     items: pd.DataFrame,
     prompts: Sequence[BuiltPrompt],
     scores: Sequence[Sequence[float]],
     params: dict[str, Any],
 ) -> pd.DataFrame:
-    """Per-item predictions, probabilities and label confidence, with the cell parameters."""
+    """Per-item predictions, probabilities and label confidence, with the cell parameters
+    (no items: an empty frame with the same columns)."""
+    if not len(scores):
+        df = pd.DataFrame(
+            columns=[*RESULT_COLUMNS, "model", "prompt_id", "k", "seed", "n_truncated"]
+        )
+        df.attrs["params"] = dict(params)
+        return df
     _, probs = choice_softmax(scores)
     labels = items["label_idx"].astype(int).to_numpy()
     rows = []
