@@ -193,39 +193,25 @@ def _gguf_parsed_once() -> Iterator[None]:
     transformers builds a new ``gguf.GGUFReader`` for the config, for the tokenizer and for
     the weights; each parses every metadata field, and Gemma 3's 262k-token vocabulary makes
     one parse take about 25 s on a 2-core CPU (docs/speed.md#gguf-conversion). The reader is
-    read-only after parsing, so the three loads share one per path; the config and the
-    tokenizer read the same metadata, converted once.
+    read-only after parsing, so the three loads share one per path.
     """
-    import copy
-
     import gguf
-    from transformers import modeling_gguf_pytorch_utils as gguf_utils
 
-    reader_class, load_checkpoint = gguf.GGUFReader, gguf_utils.load_gguf_checkpoint
+    original = gguf.GGUFReader
     readers: dict[tuple[str, str], Any] = {}
-    metadata: dict[str, Any] = {}
 
-    def shared_reader(path: str | os.PathLike, mode: str = "r") -> Any:
+    def shared(path: str | os.PathLike, mode: str = "r") -> Any:
         key = (os.path.realpath(path), mode)
         if key not in readers:
-            readers[key] = reader_class(path, mode)
+            readers[key] = original(path, mode)
         return readers[key]
 
-    def shared_metadata(path: Any, return_tensors: bool = False, **kwargs: Any) -> Any:
-        if return_tensors or kwargs:
-            return load_checkpoint(path, return_tensors=return_tensors, **kwargs)
-        key = os.path.realpath(path)
-        if key not in metadata:
-            metadata[key] = load_checkpoint(path, return_tensors=False)
-        return copy.deepcopy(metadata[key])
-
-    gguf.GGUFReader, gguf_utils.load_gguf_checkpoint = shared_reader, shared_metadata
+    gguf.GGUFReader = shared
     try:
         yield
     finally:
-        gguf.GGUFReader, gguf_utils.load_gguf_checkpoint = reader_class, load_checkpoint
+        gguf.GGUFReader = original
         readers.clear()
-        metadata.clear()
 
 
 def convert_gguf(package: str, file: str, out_dir: str | Path, sha256: str | None = None) -> Path:
