@@ -7,6 +7,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+#: Libraries whose INFO messages are noise in a job's log: matplotlib's PDF backend
+#: subsets fonts through fontTools, which logs each table it prunes (about 100 lines per
+#: figure).
+QUIET_LIBRARIES = ("fontTools",)
+
 
 def run_with_log(smk: Any, main: Callable[[Any], None]) -> None:
     """Run ``main(snakemake)`` with logging to the job's log file; log and re-raise errors."""
@@ -22,6 +27,8 @@ def run_with_log(smk: Any, main: Callable[[Any], None]) -> None:
         handlers=handlers,
         force=True,
     )
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
     log = logging.getLogger(f"e2h.{smk.rule}")
     log.info("rule %s, wildcards %s", smk.rule, dict(smk.wildcards.items()))
     # BLAS and OpenMP pools use exactly the job's threads: no two jobs oversubscribe the
