@@ -259,3 +259,15 @@ def test_rule_script_writes_binned_data_and_figures(tmp_path: Path):
     assert written["scope"].value_counts().to_dict() == {"bin": 4, "value": 5, "level": 4}
     assert (tmp_path / "figures/extra.png").stat().st_size > 0
     assert np.isnan(written.loc[written["scope"] == "level", "x"]).all()
+
+
+def test_level_note_says_when_the_sample_has_no_item_of_a_level():
+    """A panel whose train = All sample drew no hard item (GSM8k at small caps) says so
+    instead of showing the easy level alone."""
+    row = {"panel": "p", "scope": "level", "accuracy": 50.0, "ci_low": 20.0, "ci_high": 80.0}
+    both = pd.DataFrame(
+        [{**row, "value": "easy", "n_items": 8}, {**row, "value": "hard", "n_items": 1}]
+    )
+    assert mod._level_note(both) == "easy 50 % [20, 80] (n=8) vs hard 50 % (n=1)"
+    assert mod._level_note(both.iloc[:1]) == "easy 50 % [20, 80] (n=8) vs hard: no test item"
+    assert mod._level_note(both.iloc[:0]) == ""

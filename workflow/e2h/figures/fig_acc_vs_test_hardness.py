@@ -231,10 +231,19 @@ def build_binned(
 
 
 def _level_note(d: pd.DataFrame) -> str:
-    """ "easy 52 [45, 59] vs hard 38 [31, 45] %": the test levels' accuracies and intervals."""
+    """ "easy 52 [45, 59] vs hard 38 [31, 45] %": the test levels' accuracies and intervals;
+    a level without test items says so ("hard: no test item"), so a panel whose sample
+    missed a level is not read as one that compares both."""
+    if d.empty:
+        return ""
     parts = []
-    for _, r in d.iterrows():
-        text = f"{r['value']} {r['accuracy']:.0f} %"
+    rows = {r["value"]: r for _, r in d.iterrows()}
+    for level in ("easy", "hard"):
+        if level not in rows:
+            parts.append(f"{level}: no test item")
+            continue
+        r = rows[level]
+        text = f"{level} {r['accuracy']:.0f} %"
         if r["n_items"] > 1:  # bounds clipped to [0, 100] as drawn; the CSV keeps them raw
             text += f" [{max(r['ci_low'], 0):.0f}, {min(r['ci_high'], 100):.0f}]"
         parts.append(f"{text} (n={int(r['n_items'])})")
