@@ -206,6 +206,18 @@ def test_sgr_figure_bars_labels_and_na(sgr_setup) -> None:
     plt.close(fig)
 
 
+def test_sgr_figure_says_what_it_leaves_out(sgr_setup) -> None:
+    specs, tables = sgr_setup
+    data = sgr_mod.build(sgr_mod.load_method_panels(specs, tables), DRAWS, 0)
+    left_out = {"LoRA-CoT": "left out by experiments.trained.skip (StrategyQA, GSM8k)"}
+    note = sgr_mod.draw(data, sgr_mod.TITLE, left_out=left_out).get_supxlabel()
+    assert note.endswith(
+        "\nnot shown: LoRA-CoT: left out by experiments.trained.skip (StrategyQA, GSM8k)"
+    )
+    assert "not shown" not in sgr_mod.draw(data, sgr_mod.TITLE).get_supxlabel()
+    plt.close("all")
+
+
 def test_sgr_whiskers_only_on_drawn_bars(sgr_setup) -> None:
     """No ratio, no interval: a method with no gap gets its label but no whisker."""
     specs, tables = sgr_setup
@@ -401,7 +413,8 @@ def test_scripts_end_to_end(sgr_setup, all_to_all_rows, transfer_cells, tmp_path
     common = {"draws": DRAWS, "seed": 0, "error_bars": False, "dpi": 50}
     for name in ["fig_sgr_by_method", "fig_sgr_by_method_extra"]:
         out = fig_outputs(tmp_path, name)
-        run_script(name, {**common, "panels": specs, "tables": tables, "title": "T"}, out)
+        params = {**common, "panels": specs, "tables": tables, "title": "T", "left_out": {}}
+        run_script(name, params, out)
         assert check_figure(out)["sgr"].iloc[0] == pytest.approx(0.6875)
 
     tab = {"csv": str(tmp_path / "tab.csv"), "tex": str(tmp_path / "tab.tex")}
@@ -483,4 +496,28 @@ def test_bar_values_sit_above_their_whiskers(error_bars, label_y):
     (text,) = ax.texts
     assert text.get_text() == "40.0" and text.get_position()[1] == pytest.approx(label_y)
     assert ax.get_ylim()[1] > label_y
+    plt.close(fig)
+
+
+def test_sgr_labels_stay_inside_panels_with_two_line_titles() -> None:
+    """A two-line "1.00 / gap n.s." label over a whisker's top stays inside its axes, also in
+    a panel whose two-line title makes it shorter (fig-sgr-by-method-extra's MDL panels)."""
+    rows = []
+    for panel, high in (
+        ("ARC Words", 7.0),
+        ("ARC MDL (Linear Probe)\n(MDL from this model)", 15.4),
+    ):
+        for method in ("ICL", "Linear Probe", "LoRA"):
+            rows.append(
+                {"panel": panel, "method": method, "sgr": 1.0, "ci_low": -12.8, "ci_high": high,
+                 "gap_positive": True, "gap_ci_low": -0.1}
+            )  # fmt: skip
+    fig = sgr_mod.draw(pd.DataFrame(rows), sgr_mod.TITLE, error_bars=True)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        box = ax.get_window_extent(renderer)
+        for text in ax.texts:
+            extent = text.get_window_extent(renderer)
+            assert box.y0 <= extent.y0 and extent.y1 <= box.y1, (ax.get_title(), text.get_text())
     plt.close(fig)

@@ -204,3 +204,25 @@ def test_prefix_cache_keeps_no_autograd_graph(tiny):  # noqa: F811
     for key, value in kv:
         assert key.grad_fn is None and value.grad_fn is None
         assert not key.requires_grad and not value.requires_grad
+
+
+def test_the_kv_cache_goes_by_the_installed_transformers_keyword(tiny):  # noqa: F811
+    """transformers 5 renamed the decoder's ``past_key_values`` to ``cache`` (the old name
+    warns and goes in 5.40, inside the ``transformers>=5,<6`` pin): the scorer and the
+    generator pass and read the cache under whichever name the installed version takes."""
+    import inspect
+    import warnings
+
+    from e2h.scoring import _decoder, prefix_cache, with_cache
+
+    model, tok = tiny
+    dec = _decoder(model)
+    (name,) = with_cache(dec, None)
+    assert name in inspect.signature(type(dec).forward).parameters
+    items, demos = _yesno(toy_items(2)), _yesno(toy_items(2, offset=40))
+    prompts = build_prompts(items, demos, "0305", tok, reserve_tokens=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # a deprecated keyword fails here
+        kv = prefix_cache(model, list(range(5, 25)))
+        texts = generate_texts(model, tok, prompts, 3, batch_size=2, stop=None, progress=False)
+    assert len(kv) == model.config.num_hidden_layers and len(texts) == 2

@@ -71,12 +71,13 @@ def test_default_cells_per_dataset_and_method(default):
     assert got[("strategyqa", "icl_cot")] == 3 + 1 * 2 + 1 + 2
     assert got[("strategyqa", "icl")] == 1
     assert got[("strategyqa", "probe")] == 1 * 2 + 1 + 2 * 4
-    assert got[("strategyqa", "lora_cot")] == 3
+    assert ("strategyqa", "lora_cot") not in got  # left out by trained.skip
     assert got[("strategyqa", "lora_mc")] == 1  # Table 4's row only
     assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 1 * 2 + 1
     # GSM8k's LoRA-CoT is left out by trained.skip, and GSM8k has no probe
     assert ("gsm8k", "lora_cot") not in got and ("gsm8k", "probe") not in got
-    assert sum(got.values()) == 146 - 3 - 9  # GSM8k LoRA-CoT, MMLU LoRA-MC skipped
+    # skipped: GSM8k's and StrategyQA's LoRA-CoT (3 cells each), MMLU's LoRA-MC (9)
+    assert sum(got.values()) == 146 - 3 - 3 - 9
     # the ladder's second model: zero-shot on every dataset, fig-scaling's MMLU and
     # fig-strategyqa-by-model's easy / hard, Figure 1's five ICL sources; the weak-to-strong
     # student on ARC grade: ICL easy / hard with gold and weak labels, the probe the same plus
@@ -89,7 +90,7 @@ def test_default_cells_per_dataset_and_method(default):
         ("mmlu", "icl"): 2 + 4, ("strategyqa", "icl_cot"): 2, ("arc", "icl"): 4,
         ("arc", "probe"): 6,
     }  # fmt: skip
-    assert len(default.cells) == 134 + 13 + 10
+    assert len(default.cells) == 131 + 13 + 10  # SmolLM2, Gemma above, the weak-to-strong cells
     # zero-shot passes: SmolLM2's ARC, MMLU and StrategyQA (probes and zero-shot cells);
     # Gemma's ARC (weak-to-strong probe, ladder), MMLU and StrategyQA (ladder zero-shot)
     assert sorted(default.representations) == [
@@ -164,9 +165,10 @@ def test_two_models_reach_every_figure_that_shows_models(default):
     plan = plan_of(two_models(default.config))
     # Figure 1's 13 cells and the ladder's k = 4 StrategyQA pair run on smollm2 only; the
     # ladder's gemma cells (13) and the weak-to-strong cells (11) are not other's
-    # less GSM8k's 3 LoRA-CoT and MMLU's 9 LoRA-MC cells per model (trained.skip)
-    # (the second model runs no Figure-1 transfer cells: 5 of its own MMLU LoRA-MC cells)
-    assert len(plan.cells) == 2 * 145 - 13 - 2 + 13 + 11 - 2 * 3 - (9 + 5)
+    # less GSM8k's and StrategyQA's 3 LoRA-CoT and MMLU's 9 LoRA-MC cells per model
+    # (trained.skip; the second model runs no Figure-1 transfer cells: 5 of its own MMLU
+    # LoRA-MC cells)
+    assert len(plan.cells) == 2 * 145 - 13 - 2 + 13 + 11 - 2 * (3 + 3) - (9 + 5)
     for output_id in [
         "fig-e2h-main",
         "fig-e2h-all-test",
@@ -426,13 +428,16 @@ def test_trained_skip_leaves_one_method_out_on_one_dataset(default):
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["experiments"]["trained"]["skip"] = {}
     unskipped = plan_of(cfg)
+    cfg["experiments"]["trained"]["skip"] = {"gsm8k": ["lora_cot"]}
+    gsm8k_only = plan_of(cfg)
     lora_cot = {d for d in unskipped.cells if "/gsm8k/" in d and "/lora_cot-" in d}
     assert len(lora_cot) == 3  # easy, hard, all
-    assert not lora_cot & set(default.cells)
-    assert {d for d in default.cells if "/strategyqa/" in d and "/lora_cot-" in d}
-    gsm8k = [s for s in default.method_panel_specs() if s.get("dataset") == "gsm8k"]
+    assert not lora_cot & set(gsm8k_only.cells)
+    assert {d for d in gsm8k_only.cells if "/strategyqa/" in d and "/lora_cot-" in d}
+    gsm8k = [s for s in gsm8k_only.method_panel_specs() if s.get("dataset") == "gsm8k"]
     assert gsm8k and all(list(s["methods"]) == ["ICL"] for s in gsm8k), gsm8k
-    assert set(default.cells) < set(unskipped.cells)
+    assert set(gsm8k_only.cells) < set(unskipped.cells)
+    assert set(default.cells) < set(gsm8k_only.cells)  # the default skips more
 
 
 @pytest.mark.parametrize(
@@ -476,3 +481,21 @@ def test_figure_one_by_method_names_the_methods_it_leaves_out(default, paper) ->
     assert "LoRA" not in params["cells"]
     assert params["left_out"] == {"LoRA": "left out by experiments.trained.skip (mmlu)"}
     assert paper.outputs["fig-third-grade-to-college-by-method"].params["left_out"] == {}
+
+
+def test_sgr_by_method_names_the_methods_it_leaves_out(default, paper) -> None:
+    """The default skips LoRA-MC on MMLU and LoRA-CoT on StrategyQA and GSM8k: those facets
+    of fig-sgr-by-method have no LoRA bar, and the figure's params say why per method (drawn
+    under the plot); paper scale leaves nothing out."""
+    params = default.outputs["fig-sgr-by-method"].params
+    # LoRA-MC and LoRA-CoT are both "LoRA" in the figure, as in the paper
+    assert params["left_out"] == {
+        "LoRA": "left out by experiments.trained.skip (MMLU, StrategyQA, GSM8k)"
+    }
+    shown = {(s["dataset"], m) for s in params["panels"] for m in s["methods"]}
+    assert ("arc", "LoRA") in shown  # the note's datasets are exactly those without the bar
+    assert not {("mmlu", "LoRA"), ("strategyqa", "LoRA"), ("gsm8k", "LoRA")} & shown
+    # the secondary measures' figure names only what its own datasets leave out (ARC, MMLU)
+    extra = default.outputs["fig-sgr-by-method-extra"].params["left_out"]
+    assert extra == {"LoRA": "left out by experiments.trained.skip (MMLU)"}
+    assert paper.outputs["fig-sgr-by-method"].params["left_out"] == {}

@@ -32,6 +32,8 @@ from e2h.scoring import (
     _unwrap,
     head_logits,
     prefix_cache,
+    returned_cache,
+    with_cache,
 )
 
 log = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ def _greedy_cached(
                 input_ids=x,
                 attention_mask=attention_mask.to(dev),
                 position_ids=positions.to(dev),
-                past_key_values=cache,
+                **with_cache(dec, cache),
                 use_cache=True,
                 **extra,
             )
@@ -132,7 +134,7 @@ def _greedy_cached(
     o = forward(ids.to(dev), mask, start, list(range(n)))
     last = torch.tensor([len(s) - 1 for s in segs], device=o.last_hidden_state.device)
     h = o.last_hidden_state[torch.arange(n, device=last.device), last]
-    cache = o.past_key_values
+    cache = returned_cache(o)
     next_pos = torch.tensor([len(s) for s in seqs])
     out: list[list[int]] = [[] for _ in range(n)]
     active = list(range(n))  # original row of each cache row (blocks stay in order)
@@ -159,7 +161,7 @@ def _greedy_cached(
         x = torch.tensor(tok, dtype=torch.long, device=dev)[:, None]
         keys = torch.cat([keys, torch.ones((len(active), 1), dtype=keys.dtype)], dim=1)
         o = forward(x, keys[:, None, None, :] if shared else keys, next_pos[:, None], active)
-        cache = o.past_key_values
+        cache = returned_cache(o)
         h = o.last_hidden_state[:, -1]
         next_pos = next_pos + 1
     return out

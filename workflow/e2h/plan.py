@@ -355,6 +355,21 @@ class Plan:
         wanted = set(self.trained_on(dataset))
         return [m for m in registry.dataset(dataset).sgr_methods if m in wanted]
 
+    def sgr_methods_left_out(self, datasets: list[str]) -> dict[str, str]:
+        """{method label: why} of the trained methods `trained.skip` leaves out of
+        fig-sgr-by-method's facets on some of ``datasets``, so the figure can say so (a
+        reader otherwise looks for the missing bars)."""
+        skipped: dict[str, list[str]] = {}
+        for dataset in datasets:
+            for method in registry.dataset(dataset).sgr_methods:
+                if method in self.trained_methods and method not in self.sgr_methods(dataset):
+                    label = registry.method(method).label
+                    skipped.setdefault(label, []).append(registry.dataset(dataset).short_name)
+        return {
+            label: f"left out by experiments.trained.skip ({', '.join(names)})"
+            for label, names in skipped.items()
+        }
+
     def all_to_all_methods(self, dataset: str) -> list[str]:
         wanted = set(self.trained_on(dataset))
         return [
@@ -1474,6 +1489,9 @@ class Plan:
                     "panels": method_panels,
                     "tables": table_map,
                     "title": self._title(title),
+                    "left_out": self.sgr_methods_left_out(
+                        list(dict.fromkeys(s["dataset"] for s in method_panels))
+                    ),
                     **boot,
                     **fig,
                 },
@@ -1497,6 +1515,9 @@ class Plan:
                         "panels": extra,
                         "tables": table_map,
                         "title": self._title(f"{title} (Secondary Measures)"),
+                        "left_out": self.sgr_methods_left_out(
+                            list(dict.fromkeys(s["dataset"] for s in extra))
+                        ),
                         **boot,
                         **fig,
                     },

@@ -149,6 +149,29 @@ def _decoder(model: Any) -> Any:
     return dec if dec is not None else getattr(lm, lm.base_model_prefix)
 
 
+def with_cache(decoder: Any, cache: Any) -> dict[str, Any]:
+    """The decoder's KV-cache keyword argument: ``cache`` in the transformers 5 releases that
+    renamed it, ``past_key_values`` in earlier ones (deprecated there, removed in 5.40), so
+    the pin ``transformers>=5,<6`` holds on either side of the rename."""
+    return {_cache_keyword(type(decoder)): cache}
+
+
+def _cache_keyword(decoder_class: type) -> str:
+    if decoder_class not in _CACHE_KEYWORDS:
+        params = inspect.signature(decoder_class.forward).parameters
+        _CACHE_KEYWORDS[decoder_class] = "cache" if "cache" in params else "past_key_values"
+    return _CACHE_KEYWORDS[decoder_class]
+
+
+_CACHE_KEYWORDS: dict[type, str] = {}
+
+
+def returned_cache(output: Any) -> Any:
+    """The KV cache a forward returned, under either name (see ``with_cache``)."""
+    cache = output.get("cache") if "cache" in output else None
+    return cache if cache is not None else output.past_key_values
+
+
 def head_logits(model: Any, hidden: torch.Tensor) -> torch.Tensor:
     """Logits from final hidden states, with the model family's output scaling/capping."""
     lm = _unwrap(model)
@@ -206,10 +229,10 @@ def prefix_cache(model: Any, ids: Sequence[int]) -> list[tuple[torch.Tensor, tor
         input_ids=x,
         attention_mask=torch.ones_like(x),
         position_ids=torch.arange(x.shape[1], device=dev)[None],
-        past_key_values=cache,
+        **with_cache(dec, cache),
         use_cache=True,
     )
-    cache = out.past_key_values
+    cache = returned_cache(out)
     return [(layer.keys, layer.values) for layer in cache.layers]
 
 
@@ -312,11 +335,11 @@ def _run_units(
         input_ids=ids1.to(dev),
         attention_mask=mask1.to(dev),
         position_ids=pos1.to(dev),
-        past_key_values=cache,
+        **with_cache(dec, cache),
         use_cache=True,
     )
     h1 = o1.last_hidden_state
-    cache = o1.past_key_values
+    cache = returned_cache(o1)
     # ---- stage 2: the per-choice remainder (continuation minus its last token)
     rows: list[tuple[int, int, list[int]]] = []  # (unit row, choice, tokens)
     for r, u in enumerate(units):
@@ -344,7 +367,7 @@ def _run_units(
             input_ids=ids2.to(dev),
             attention_mask=mask2.to(dev),
             position_ids=pos2.to(dev),
-            past_key_values=cache,
+            **with_cache(dec, cache),
             use_cache=True,
         )
         h2 = o2.last_hidden_state
@@ -505,7 +528,7 @@ def _packed_forward(
             )
         cache = _expanded_cache(kv, n) if kv is not None and p > 0 else DynamicCache()
         attention = _cpu_masked_gqa(dev)
-        inputs.update(attention_mask=mask[:, None], past_key_values=cache, use_cache=True)
+        inputs.update(attention_mask=mask[:, None], use_cache=True, **with_cache(dec, cache))
     inputs["attention_mask"] = inputs["attention_mask"].to(dev)
     with attention:
         o = dec(**inputs)

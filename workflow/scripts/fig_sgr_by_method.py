@@ -11,7 +11,9 @@ def main(smk) -> None:
     panels = fig_mod.load_method_panels(smk.params.panels, smk.params.tables)
     data = fig_mod.build(panels, smk.params.draws, smk.params.seed, purpose="fig-sgr-by-method")
     write_csv(data, smk.output.data)
-    fig = fig_mod.draw(data, smk.params.title, error_bars=smk.params.error_bars)
+    fig = fig_mod.draw(
+        data, smk.params.title, error_bars=smk.params.error_bars, left_out=smk.params.left_out
+    )
     save_figure(fig, smk.output.figures, dpi=smk.params.dpi)
 
 

@@ -13,7 +13,9 @@ def main(smk) -> None:
         panels, smk.params.draws, smk.params.seed, purpose="fig-sgr-by-method-extra"
     )
     write_csv(data, smk.output.data)
-    fig = fig_mod.draw(data, smk.params.title, error_bars=smk.params.error_bars)
+    fig = fig_mod.draw(
+        data, smk.params.title, error_bars=smk.params.error_bars, left_out=smk.params.left_out
+    )
     save_figure(fig, smk.output.figures, dpi=smk.params.dpi)
 
 

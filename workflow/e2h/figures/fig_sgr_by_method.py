@@ -196,8 +196,9 @@ def y_limits(data: pd.DataFrame, error_bars: bool = False) -> tuple[float, float
     values = values[np.isfinite(values)]
     low = min(0.0, float(values.min()) if values.size else 0.0)
     high = max(1.0, float(values.max()) if values.size else 1.0)
-    # two-line labels ("1.67" over "gap n.s.") need about twice the room of one line
-    pad = (0.24 if any(_gap_unclear(data)) else 0.12) * (high - low)
+    # two-line labels ("1.67" over "gap n.s.") need more than twice the room of one line
+    # (panels with two-line titles are shorter: 0.24 let a label touch the frame)
+    pad = (0.32 if any(_gap_unclear(data)) else 0.12) * (high - low)
     return (low - pad if low < 0 else 0.0), high + pad
 
 
@@ -263,8 +264,16 @@ def _label(value: float, vague: bool) -> str:
 GAP_NOTE = "hatched: the gap Hard − Unsup is not significant (its 95 % interval contains 0)"
 
 
-def draw(data: pd.DataFrame, title: str, error_bars: bool = False, ncols: int = 3) -> plt.Figure:
-    """One facet per panel, x = method, y = plug-in SGR on shared, data-driven y-limits."""
+def draw(
+    data: pd.DataFrame,
+    title: str,
+    error_bars: bool = False,
+    ncols: int = 3,
+    left_out: dict[str, str] | None = None,
+) -> plt.Figure:
+    """One facet per panel, x = method, y = plug-in SGR on shared, data-driven y-limits.
+    ``left_out``: {method: why} of configured methods some facets do not show, said under
+    the plot."""
     panels = list(dict.fromkeys(data["panel"]))
     if not panels:
         raise ValueError(f"{title}: no panels to draw")
@@ -288,6 +297,9 @@ def draw(data: pd.DataFrame, title: str, error_bars: bool = False, ncols: int = 
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     fig.suptitle(title)
-    if any(_gap_unclear(data)):
-        fig.supxlabel(GAP_NOTE, fontsize=8)
+    notes = [GAP_NOTE] if any(_gap_unclear(data)) else []
+    if left_out:
+        notes.append("not shown: " + "; ".join(f"{m}: {why}" for m, why in left_out.items()))
+    if notes:
+        fig.supxlabel("\n".join(notes), fontsize=8)
     return fig
