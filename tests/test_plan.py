@@ -479,7 +479,7 @@ def test_figure_one_by_method_names_the_methods_it_leaves_out(default, paper) ->
     figure's params say why (drawn under the plot); paper scale leaves nothing out."""
     params = default.outputs["fig-third-grade-to-college-by-method"].params
     assert "LoRA" not in params["cells"]
-    assert params["left_out"] == {"LoRA": "left out by experiments.trained.skip (mmlu)"}
+    assert params["left_out"] == {"LoRA": "left out by experiments.trained.skip (MMLU)"}
     assert paper.outputs["fig-third-grade-to-college-by-method"].params["left_out"] == {}
 
 

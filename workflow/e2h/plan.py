@@ -294,6 +294,13 @@ def predictions(spec: CellSpec) -> str:
     return f"{spec.directory}/predictions.parquet"
 
 
+def skip_reason(datasets: list[str]) -> str:
+    """Why a figure shows no bar or facet for a method: the one wording of every figure's
+    "not shown" note, with the datasets' display names."""
+    names = ", ".join(registry.dataset(d).short_name for d in datasets)
+    return f"left out by experiments.trained.skip ({names})"
+
+
 class PlanError(ValueError):
     """The config asks for something the plan cannot build; the message names it."""
 
@@ -364,11 +371,8 @@ class Plan:
             for method in registry.dataset(dataset).sgr_methods:
                 if method in self.trained_methods and method not in self.sgr_methods(dataset):
                     label = registry.method(method).label
-                    skipped.setdefault(label, []).append(registry.dataset(dataset).short_name)
-        return {
-            label: f"left out by experiments.trained.skip ({', '.join(names)})"
-            for label, names in skipped.items()
-        }
+                    skipped.setdefault(label, []).append(dataset)
+        return {label: skip_reason(names) for label, names in skipped.items()}
 
     def all_to_all_methods(self, dataset: str) -> list[str]:
         wanted = set(self.trained_on(dataset))
@@ -580,7 +584,7 @@ class Plan:
         tgc = self.transfer_config or {}
         kept = set(self.transfer_methods())
         return {
-            registry.method(m).label: f"left out by experiments.trained.skip ({TRANSFER_DATASET})"
+            registry.method(m).label: skip_reason([TRANSFER_DATASET])
             for m in tgc.get("methods", [])
             if m not in kept
         }
