@@ -11,7 +11,7 @@ rule convert_model:
         "results/benchmarks/convert_model/{model}.tsv"
     conda:
         "../envs/gpu.yaml"
-    threads: 2
+    threads: 1  # GGUF parsing and dequantisation run in one Python thread
     resources:
         mem_mb=6000,
         runtime=30,

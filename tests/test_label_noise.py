@@ -75,10 +75,10 @@ def test_plan_nests_noise_levels_and_shares_the_clean_cells():
     arms = panels[0]["arms"]
     assert sorted(arms["easy"]) == [0.0, 0.05, 0.1, 0.2, 0.3]
     assert "noise0.6-any" in arms["hard"][0.3] and "noise0.3-any" in arms["easy"][0.3]
-    # the clean points are the learning curves' largest cells (n = 80, 4 resamples)
+    # the clean points are the learning curves' largest cells (n = 40, 4 resamples)
     curve = plan.outputs["fig-cost-curves"].params["panels"]
     mmlu = next(c for c in curve if c["dataset"] == "mmlu")
-    assert arms["easy"][0.0] == mmlu["arms"]["easy"][80]
+    assert arms["easy"][0.0] == mmlu["arms"]["easy"][40]
 
 
 def test_noise_config_errors_name_the_key():

@@ -142,7 +142,7 @@ def test_unplanned_cell_is_named(default):
 def test_settings_that_change_predictions_are_in_the_spec(default):
     """reserve, cap_measures and max_new_tokens are part of the spec the job gets (params)."""
     zs = default.one(dataset="arc", model="smollm2-135m", method="zs", measure="any", train="unsup")
-    assert zs.reserve == 80 and zs.cap_measures == (  # the largest learning-curve size
+    assert zs.reserve == 40 and zs.cap_measures == (  # the largest learning-curve size
         "human_grade",
         "human_difficulty",
         "human_bloom",
@@ -152,9 +152,9 @@ def test_settings_that_change_predictions_are_in_the_spec(default):
         "any",
     )
     cot = default.one(dataset="gsm8k", method="icl_cot", train="hard", measure="num_steps")
-    assert cot.max_new_tokens == 96
+    assert cot.max_new_tokens == 64
     params = default.cell_params(zs)
-    assert params["spec"]["reserve"] == 80 and params["spec"]["cap_measures"][-1] == "any"
+    assert params["spec"]["reserve"] == 40 and params["spec"]["cap_measures"][-1] == "any"
     # job sizes are not predictions: editing them reruns nothing
     entry = params["registry"]["smollm2-135m"]
     assert not {"gpus", "mem_mb", "runtime"} & set(entry)
@@ -466,12 +466,12 @@ def test_mdl_levels_too_small_for_a_test_sample_are_refused_at_parse_time():
     plan = plan_of(cfg)
     sizes = {"mmlu": {"human_hardness": {"easy": 1000, "hard": 600}}}
     assert mdl_level_errors(plan, sizes) == []
-    cfg["mdl"]["probing_cap"]["mmlu"] = 240  # hard: 72 items, the reserve is 80
+    cfg["mdl"]["probing_cap"]["mmlu"] = 130  # hard: 39 items, the reserve is 40
     errors = mdl_level_errors(plan_of(cfg), sizes)
     assert len(errors) == 1, errors
-    assert errors[0].startswith("mdl.probing_cap.mmlu: mdl_decoding = hard has about 72 of")
-    assert "keeps 80 for training" in errors[0] and "at least 268" in errors[0]
-    assert mdl_level_sizes(268, [0.3, 0.7])["hard"] == 81
+    assert errors[0].startswith("mdl.probing_cap.mmlu: mdl_decoding = hard has about 39 of")
+    assert "keeps 40 for training" in errors[0] and "at least 135" in errors[0]
+    assert mdl_level_sizes(135, [0.3, 0.7])["hard"] == 41
 
 
 def test_figure_one_by_method_names_the_methods_it_leaves_out(default, paper) -> None:

@@ -38,7 +38,7 @@ W2S = {
     "measures": {"arc": ["human_grade"]},
     "supervisor": {"model": "smollm2-135m", "method": "icl", "n": 10},
     "student": "gemma3-270m",
-    "methods": {"icl": 10, "probe": 80},
+    "methods": {"icl": 10, "probe": 40},
     "confidence": {"methods": ["probe"]},
 }
 
