@@ -50,8 +50,8 @@ def test_default_cells_per_dataset_and_method(default):
     got = Counter(
         (s.dataset, s.method) for s in default.cells.values() if s.model == "smollm2-135m"
     )
-    # ARC: 3 measures x 3 levels + 3 secondary measures easy/hard (fig-e2h-extra-measures; two
-    # of them also fig-sgr-by-method-extra's ICL arms) + Table 4 (ICL all);
+    # ARC: 3 measures x 3 levels + 3 secondary measures easy/hard (fig-e2h-extra-measures; one
+    # of them, mdl_learned, also fig-sgr-by-method-extra's ICL arms) + Table 4 (ICL all);
     # probe / LoRA-MC: (3 + 1 extra measure) x easy/hard + Table 4
     assert got[("arc", "zs")] == 1
     # + the weak supervisor of experiments.weak_to_strong (docs/methods.md#weak-to-strong)
