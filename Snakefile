@@ -39,6 +39,13 @@ include: "rules/experiments.smk"
 include: "rules/outputs.smk"
 
 
+onstart:
+    # a local run re-selects jobs when one ends, not every second (docs/speed.md#scheduler-polling)
+    from e2h.scheduling import stop_polling
+
+    stop_polling(workflow, sys.argv)
+
+
 onerror:
     # one file lists every failed job, its log and its last error line (README)
     from e2h.logs import write_failure_summary

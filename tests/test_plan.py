@@ -66,19 +66,20 @@ def test_default_cells_per_dataset_and_method(default):
     # + fig-noisy-labels: easy / hard at four noise levels (the clean cells are the curves')
     assert got[("mmlu", "probe")] == 2 * 2 + 1 + 4 + 2 * 4 + 2 * 4
     assert ("mmlu", "lora_mc") not in got  # left out by trained.skip
-    # StrategyQA: one secondary measure, no extra trained measure; + fig-strategyqa-by-model's
-    # k = 4 easy / hard
-    assert got[("strategyqa", "icl_cot")] == 3 + 1 * 2 + 1 + 2
+    # StrategyQA: no secondary measure in the 2-core default, no extra trained measure;
+    # + fig-strategyqa-by-model's k = 4 easy / hard
+    assert got[("strategyqa", "icl_cot")] == 3 + 1 + 2
     assert got[("strategyqa", "icl")] == 1
     assert got[("strategyqa", "probe")] == 1 * 2 + 1 + 2 * 4
     assert ("strategyqa", "lora_cot") not in got  # left out by trained.skip
     assert got[("strategyqa", "lora_mc")] == 1  # Table 4's row only
-    assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 1 * 2 + 1
+    assert got[("gsm8k", "zs_cot")] == 1 and got[("gsm8k", "icl_cot")] == 3 + 1
     # GSM8k's LoRA-CoT is left out by trained.skip, and GSM8k has no probe
     assert ("gsm8k", "lora_cot") not in got and ("gsm8k", "probe") not in got
     # skipped: GSM8k's and StrategyQA's LoRA-CoT (3 cells each), MMLU's LoRA-MC (9); the
-    # 2-core default's shorter secondary-measure lists: ARC trained 1 (was 2), MMLU ICL 1 (was 2)
-    assert sum(got.values()) == 146 - 3 - 3 - 9 - 6
+    # 2-core default's shorter secondary-measure lists: ARC trained 1 (was 2), MMLU ICL 1 (was 2),
+    # StrategyQA and GSM8k ICL none (was 1 each)
+    assert sum(got.values()) == 146 - 3 - 3 - 9 - 6 - 4
     # the ladder's second model: zero-shot on every dataset, fig-scaling's MMLU and
     # fig-strategyqa-by-model's easy / hard, Figure 1's five ICL sources; the weak-to-strong
     # student on ARC grade: ICL easy / hard with gold and weak labels, the probe the same plus
@@ -91,7 +92,7 @@ def test_default_cells_per_dataset_and_method(default):
         ("mmlu", "icl"): 2 + 4, ("strategyqa", "icl_cot"): 2, ("arc", "icl"): 4,
         ("arc", "probe"): 6,
     }  # fmt: skip
-    assert len(default.cells) == 125 + 13 + 10  # SmolLM2, Gemma above, the weak-to-strong cells
+    assert len(default.cells) == 121 + 13 + 10  # SmolLM2, Gemma above, the weak-to-strong cells
     # zero-shot passes: SmolLM2's ARC, MMLU and StrategyQA (probes and zero-shot cells);
     # Gemma's ARC (weak-to-strong probe, ladder), MMLU and StrategyQA (ladder zero-shot)
     assert sorted(default.representations) == [
@@ -169,7 +170,7 @@ def test_two_models_reach_every_figure_that_shows_models(default):
     # less GSM8k's and StrategyQA's 3 LoRA-CoT and MMLU's 9 LoRA-MC cells per model
     # (trained.skip; the second model runs no Figure-1 transfer cells: 5 of its own MMLU
     # LoRA-MC cells)
-    assert len(plan.cells) == 2 * 139 - 13 - 2 + 13 + 11 - 2 * (3 + 3) - (9 + 5)
+    assert len(plan.cells) == 2 * 135 - 13 - 2 + 13 + 11 - 2 * (3 + 3) - (9 + 5)
     for output_id in [
         "fig-e2h-main",
         "fig-e2h-all-test",
