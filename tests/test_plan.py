@@ -151,12 +151,17 @@ def test_settings_that_change_predictions_are_in_the_spec(default):
         "mdl_learned:hard",  # secondary measures: only hard-test outputs compare
         "question_num_words:hard",
         "mdl_decoding:hard",
-        "any",
+        "any@40",  # the train = All cells' sample, at experiments.all_test_cap
     )
+    everything = default.find(dataset="arc", model="smollm2-135m", measure="any", train="all")
+    assert {s.cap for s in everything} == {40} and zs.cap == 20
+    # a dataset without all_test_cap: its All cells' sample at test_cap, no own cap
+    mmlu = default.one(dataset="mmlu", model="smollm2-135m", method="zs", measure="any")
+    assert mmlu.cap_measures[-1] == "any"
     cot = default.one(dataset="gsm8k", method="icl_cot", train="hard", measure="num_steps")
     assert cot.max_new_tokens == 64
     params = default.cell_params(zs)
-    assert params["spec"]["reserve"] == 40 and params["spec"]["cap_measures"][-1] == "any"
+    assert params["spec"]["reserve"] == 40 and params["spec"]["cap_measures"][-1] == "any@40"
     # job sizes are not predictions: editing them reruns nothing
     entry = params["registry"]["smollm2-135m"]
     assert not {"gpus", "mem_mb", "runtime"} & set(entry)

@@ -184,3 +184,18 @@ def test_zero_shot_covers_every_level_of_grid_measures_and_the_hard_level_of_oth
     assert hard == {i for i in every if level[i] == "hard"} and len(hard) < len(every)
     both = set(zero_shot_test_ids(table, replace(base, cap_measures=("m", "m:hard"))))
     assert both == every
+
+
+def test_zero_shot_covers_the_all_cells_sample_at_its_own_cap(table):
+    """experiments.all_test_cap: the train = All cells draw their unstratified sample at a
+    larger cap than the grid's; "any@cap" makes the zero-shot cell (every Unsup arm) score
+    exactly those items too."""
+    from e2h.cells import splits, zero_shot_test_ids
+
+    base = CellSpec("d", "x", "zs", "p", "any", "unsup", 0, 2, 5, 0, reserve=20)
+    at_cap = set(zero_shot_test_ids(table, replace(base, cap_measures=("any",))))
+    own = set(zero_shot_test_ids(table, replace(base, cap_measures=("any@10",))))
+    assert at_cap < own
+    everything = CellSpec("d", "x", "icl", "p", "any", "all", 3, 2, 10, 0, reserve=20)
+    tested = {i for s in splits(table, everything) for i in s.test_ids}
+    assert tested <= own and len(tested) > len(at_cap)

@@ -86,6 +86,9 @@ WILDCARDS = {
 TEST_LEVELS = ("easy", "medium", "hard")
 #: In a zero-shot cell's ``cap_measures``, "measure:level" covers only that level's sample.
 LEVEL_SEP = ":"
+#: ... and "measure@cap" that measure's sample at its own cap (the train = All cells'
+#: ``experiments.all_test_cap``), not the zero-shot cell's
+CAP_SEP = "@"
 _PATH_RE = re.compile(
     re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m.group(1)}>{WILDCARDS[m.group(1)]})", CELL_PATH)
 )
@@ -267,12 +270,13 @@ def zero_shot_test_ids(table: pd.DataFrame, spec: CellSpec) -> list[str]:
         return sorted(table.loc[table["probing"], "id"])
     ids: set[str] = set()
     for entry in spec.cap_measures or (ANY_MEASURE,):
+        entry, _, own_cap = entry.partition(CAP_SEP)  # "any@40": that sample at cap 40
         measure, _, level = entry.partition(LEVEL_SEP)  # "measure:hard": that level only
+        cap = int(own_cap) if own_cap else spec.cap
         for r in range(spec.resamples):
             sample = capped_test_sample(
-                table, spec.dataset, measure, r, spec.cap, reserve=spec.reserve,
-                base_seed=spec.seed,
-            )  # fmt: skip
+                table, spec.dataset, measure, r, cap, reserve=spec.reserve, base_seed=spec.seed
+            )
             ids |= set(at_level(table, measure, sample, level) if level else sample)
     return sorted(ids)
 

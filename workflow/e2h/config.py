@@ -140,8 +140,9 @@ def semantic_errors(config: dict[str, Any]) -> list[str]:
             )
     if len(set(exp["models"])) != len(exp["models"]):
         errors.append(f"experiments.models: {exp['models']} lists a model twice")
-    for name in ("test_cap", "k", "measures"):  # max_new_tokens has defaults for CoT datasets
-        for dataset in exp[name]:
+    # max_new_tokens has defaults for CoT datasets
+    for name in ("test_cap", "all_test_cap", "k", "measures"):
+        for dataset in exp.get(name) or {}:
             if dataset not in configured_datasets:
                 errors.append(
                     f"experiments.{name}.{dataset}: dataset {dataset!r} is not configured under "

@@ -29,6 +29,7 @@ import yaml
 
 from e2h import registry
 from e2h.cells import (
+    CAP_SEP,
     CELL_FILES,
     LEVEL_SEP,
     SUPERVISOR,
@@ -414,8 +415,18 @@ class Plan:
             if m not in primary and entry not in measures:
                 measures.append(entry)
         if self.exp["all_to_all"]:
-            measures.append(ANY_MEASURE)
+            cap, all_cap = self.exp["test_cap"].get(dataset), self.all_test_cap(dataset)
+            own = "" if all_cap == cap or cap is None else f"{CAP_SEP}{all_cap}"
+            measures.append(ANY_MEASURE + own)
         return tuple(measures)
+
+    def all_test_cap(self, dataset: str) -> int | None:
+        """Items per level-equivalent and resample of the train = All cells' unstratified
+        sample (3 x this many): ``experiments.all_test_cap``, else the dataset's test_cap.
+        Larger than test_cap where fig-acc-vs-test-hardness compares easy and hard test items
+        of that one sample (docs/sampling.md#all-test-cap)."""
+        caps = self.exp.get("all_test_cap") or {}
+        return caps[dataset] if dataset in caps else self.exp["test_cap"].get(dataset)
 
     def _add(self, spec: CellSpec, test_level: str = "") -> None:
         """Plan a cell. ``test_level``: the one test level every output of the calling
@@ -455,7 +466,8 @@ class Plan:
         resamples: int | None = None,
     ):
         cot = registry.method(method).cot
-        cap = self.exp["test_cap"].get(dataset)
+        all_items = measure == ANY_MEASURE and train == "all"
+        cap = self.all_test_cap(dataset) if all_items else self.exp["test_cap"].get(dataset)
         return CellSpec(
             dataset=dataset,
             model=model,
