@@ -73,11 +73,22 @@ def test_a_model_without_any_source_names_the_keys_that_provide_one(default_conf
     assert "models.smollm2-135m: needs at least one of hub_id, local_path, gguf" in str(err.value)
 
 
-@pytest.mark.parametrize("key", ["test_cap", "k", "max_new_tokens"])
+@pytest.mark.parametrize("key", ["test_cap", "all_test_cap", "k", "max_new_tokens"])
 def test_per_dataset_counts_of_zero_are_refused(default_config, key):
     cfg = copy.deepcopy(default_config)
     cfg["experiments"][key] = {**cfg["experiments"].get(key, {}), "strategyqa": 0}
     with pytest.raises(ConfigError, match=f"experiments.{key}.strategyqa: 0 is less than"):
+        check_config(cfg, SCHEMA)
+
+
+def test_the_all_cells_sample_needs_a_number_and_a_configured_dataset(default_config):
+    cfg = copy.deepcopy(default_config)
+    cfg["experiments"]["all_test_cap"] = {"arc": None}
+    with pytest.raises(ConfigError, match="experiments.all_test_cap.arc: expected integer"):
+        check_config(cfg, SCHEMA)
+    cfg["experiments"]["all_test_cap"] = {"gsm8k": 10}
+    del cfg["datasets"]["gsm8k"]
+    with pytest.raises(ConfigError, match="experiments.all_test_cap.gsm8k: dataset 'gsm8k' is not"):
         check_config(cfg, SCHEMA)
 
 

@@ -61,6 +61,10 @@ def gap_rows(table: pd.DataFrame, figure: str, method_col: str | None) -> list[d
     return rows
 
 
+def _clipped(row: pd.Series) -> tuple[float, float]:
+    return max(row["ci_low"], 0.0), min(row["ci_high"], 100.0)
+
+
 def level_rows(data: pd.DataFrame) -> list[dict]:
     """Easy vs hard test level of fig-acc-vs-test-hardness: do the intervals separate?"""
     rows = []
@@ -78,8 +82,10 @@ def level_rows(data: pd.DataFrame) -> list[dict]:
                 "figure": "fig-acc-vs-test-hardness",
                 "panel": panel,
                 "model": e["model"],
-                "easy_test": _ci(e["accuracy"], e["ci_low"], e["ci_high"], scale=1),
-                "hard_test": _ci(h["accuracy"], h["ci_low"], h["ci_high"], scale=1),
+                # t-intervals of 0/1 items can pass 0 or 100 on a few items: clipped as the
+                # figure draws them (its CSV keeps them raw)
+                "easy_test": _ci(e["accuracy"], *_clipped(e), scale=1),
+                "hard_test": _ci(h["accuracy"], *_clipped(h), scale=1),
                 "n_items": f"{int(e['n_items'])}/{int(h['n_items'])}",
                 "separated": bool(e["ci_low"] > h["ci_high"]),
                 "items_needed": _needed(n, half, diff),
