@@ -61,6 +61,25 @@ def test_strength_is_mean_accuracy_above_chance_and_orders_weakest_first(tmp_pat
     assert "(+15.0 [" in shown.iloc[1]["MMLU-STEM-5"]
 
 
+def test_strength_weights_each_dataset_by_its_items(tmp_path):
+    """A 10-item dataset cannot outvote a 40-item one: "big" is 10 points better on 40 ARC
+    items and 20 points worse on 10 MMLU items, stronger over the 50 items (+4 points), though
+    the unweighted mean of the two datasets would rank it weaker (-5)."""
+    accuracies = {"big": {"arc": 0.6, "mmlu": 0.3}, "small": {"arc": 0.5, "mmlu": 0.5}}
+    cells = {
+        model: {
+            d: write(tmp_path, f"{model}-{d}", arm(a, ids=IDS if d == "arc" else IDS[:10]))
+            for d, a in by_dataset.items()
+        }
+        for model, by_dataset in accuracies.items()
+    }
+    frame = tab_model_ladder.build(cells, draws=200, base_seed=0)
+    strength = frame.drop_duplicates("model").set_index("model")["strength"]
+    assert strength["big"] == pytest.approx((40 * 35 + 10 * 5) / 50)
+    assert strength["small"] == pytest.approx((40 * 25 + 10 * 25) / 50)
+    assert tab_model_ladder.ladder_order(frame) == ["small", "big"]
+
+
 def test_models_on_different_items_are_refused(tmp_path):
     cells = {
         "a": {"mmlu": write(tmp_path, "a", arm(0.4))},

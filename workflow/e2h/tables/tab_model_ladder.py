@@ -2,7 +2,9 @@
 
 Every ladder model's zero-shot cell of every grid dataset has the same test items (the cells
 differ only in the model), so the accuracies are comparable row by row. A model's strength is
-its mean accuracy above chance over the datasets (GSM8k's chance is 0); the by-model figures
+its accuracy above chance over the datasets' test items pooled (each dataset weighted by its
+items; GSM8k's chance is 0), so a dataset of a few dozen items, whose accuracy moves by ±10
+points from sampling alone, cannot outvote one of hundreds; the by-model figures
 (``fig-scaling``, ``fig-third-grade-to-college-by-model``, ``fig-strategyqa-by-model``) order
 their facets by it, weakest first, instead of by parameter count (docs/methods.md#model-ladder).
 Each model is also compared with the next weaker one item by item: the paired difference of
@@ -51,7 +53,11 @@ def build(cells: dict[str, dict[str, str]], draws: int, base_seed: int) -> pd.Da
                 }
             )
     frame = pd.DataFrame(rows)
-    strength = frame.groupby("model", sort=False)["above_chance"].mean()
+    weighted = frame["above_chance"] * frame["n_items"]
+    strength = (
+        weighted.groupby(frame["model"], sort=False).sum()
+        / frame.groupby("model", sort=False)["n_items"].sum()
+    )
     frame["strength"] = frame["model"].map(strength)
     order = strength.sort_values(kind="stable").index  # weakest first
     frame["rank"] = frame["model"].map({m: i + 1 for i, m in enumerate(order)})
@@ -98,7 +104,7 @@ def display(frame: pd.DataFrame) -> pd.DataFrame:
             if isinstance(r.get("vs_weaker"), str):  # the paired difference to the weaker model
                 text += f" ({r['diff']:+.1f} [{r['diff_ci_low']:+.1f}, {r['diff_ci_high']:+.1f}])"
             row[r["Dataset"]] = text
-        row["Mean above chance"] = float(d["strength"].iloc[0])
+        row["Above chance (items pooled)"] = float(d["strength"].iloc[0])
         row["Items"] = "/".join(str(int(n)) for n in d["n_items"])
         rows.append(row)
     return pd.DataFrame(rows)
