@@ -23,7 +23,9 @@ def stop_polling(workflow: Any, argv: Sequence[str]) -> bool:
 
     Called from the Snakefile's ``onstart`` (after Snakemake built its scheduler, before the
     first job). Leaves everything as it is when anything is not as expected: a remote
-    executor, a rate the user set, or a Snakemake whose scheduler has no rate limiter."""
+    executor, a rate the user set, or a Snakemake whose scheduler has no rate limiter. A
+    profile that sets exactly Snakemake's default (100/1s) cannot be told from the default and
+    is dropped too; any other profile value is kept."""
     if not getattr(workflow, "local_exec", False):
         return False
     if any(arg == OPTION or arg.startswith(OPTION + "=") for arg in argv):
