@@ -37,6 +37,14 @@ def chance_line(ax, dataset: str) -> None:
             ax.set_ylim(low, 5 * (int(chance) // 5) + 10)
 
 
+def ratio_note(ax, x: float, y: float, text: str, **style) -> None:
+    """A word drawn in place of a ratio bar ("no gap", "NA"): on white and above the
+    reference lines, so the dashed ratio = 1 line, a few points above 0, cannot run
+    through it (the SGR and PGR figures)."""
+    style = {"ha": "center", "va": "bottom", "zorder": 3, **style}
+    ax.text(x, y, text, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1}, **style)
+
+
 def signed(value: float) -> str:
     """A difference for a panel note, one decimal with its sign, never "-0.0"."""
     return f"{round(float(value), 1) + 0.0:+.1f}"

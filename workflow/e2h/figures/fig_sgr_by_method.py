@@ -20,7 +20,7 @@ import pandas as pd
 from e2h import registry, stats
 from e2h.arms import read_predictions
 from e2h.panels import Panel
-from e2h.plotting import METHOD_COLOURS, METHOD_ORDER
+from e2h.plotting import METHOD_COLOURS, METHOD_ORDER, ratio_note
 from e2h.seeds import rng
 
 OTHER_COLOUR = "#8c8c8c"
@@ -236,9 +236,9 @@ def sgr_bars(ax, frame: pd.DataFrame, ylim: tuple[float, float], error_bars: boo
         x, values, top, bottom, positive, unclear, strict=True
     ):
         if not gap:  # Hard ≤ Unsup: nothing to recover (docs/statistics.md#sgr-not-positive)
-            ax.text(xi, step, "no gap", ha="center", va="bottom", fontsize=8)
+            ratio_note(ax, xi, step, "no gap", fontsize=8)
         elif not math.isfinite(value):
-            ax.text(xi, step, "NA", ha="center", va="bottom", fontsize=8)
+            ratio_note(ax, xi, step, "NA", fontsize=8)
         elif value >= 0:
             ax.text(xi, hi + step, _label(value, vague), ha="center", va="bottom", fontsize=8)
         else:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from e2h import registry, stats
 from e2h.arms import arm_matrix, read_predictions
+from e2h.plotting import ratio_note
 from e2h.seeds import rng
 
 LEVEL = "hard"
@@ -232,11 +233,7 @@ def ratio_bars(ax, d: pd.DataFrame, ylim: tuple[float, float]) -> None:
         for xi, (_, r) in zip(x + offset, d.iterrows(), strict=True):
             value = r[name]
             if not r[f"{name}_gap_positive"] or not math.isfinite(value):
-                # on white, above the reference lines, so the dashed SGR = 1 line does not
-                # run through the words
-                ax.text(xi, step, "no\ngap", ha="center", va="bottom", fontsize=6,
-                        color=COLOURS[name], zorder=3,
-                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})  # fmt: skip
+                ratio_note(ax, xi, step, "no\ngap", fontsize=6, color=COLOURS[name])
                 continue
             vague = not r[f"{name}_gap_ci_low"] > 0
             ax.bar(xi, value, width=0.38, color=COLOURS[name], alpha=0.35 if vague else 1.0,
